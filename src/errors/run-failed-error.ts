@@ -1,0 +1,23 @@
+import type { RunSummary } from '../pipeline/summary.js';
+import { SynclineError } from './syncline-error.js';
+
+/**
+ * A run stopped on a fatal error. `cause` is that error (e.g. `RetryExhaustedError`); `summary` says
+ * what the run did and where the checkpoint stands — nothing after it is lost, it is re-read next run.
+ */
+export class RunFailedError extends SynclineError {
+  override readonly name = 'RunFailedError' as const;
+  readonly code = 'RUN_FAILED' as const;
+  readonly errorClass = 'fatal' as const;
+  readonly summary: RunSummary;
+
+  constructor(summary: RunSummary, cause: Error) {
+    const at = summary.checkpoint ? `version ${summary.checkpoint.version}` : 'the start (nothing committed yet)';
+    super(
+      `Run ${summary.runId} of pipeline \`${summary.pipelineId}\` failed: ${cause.message} ` +
+        `(${summary.written} written, ${summary.skipped} skipped, ${summary.deadLettered} dead-lettered, ${summary.inFlight} to re-read; checkpoint at ${at}).`,
+      { cause },
+    );
+    this.summary = summary;
+  }
+}

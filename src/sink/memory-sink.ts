@@ -1,0 +1,69 @@
+import { InvalidOptionsError } from '../errors/invalid-options-error.js';
+import type { Sink, SinkRecord, SinkResult, SinkWriteContext } from './sink.js';
+
+/**
+ * A sink that keeps what it is given, deduplicated by idempotency key like a well-behaved remote:
+ * `records` holds each record's latest write, `writes` counts every call, `deliveries` every record
+ * delivered (duplicates included).
+ *
+ * @example
+ * ```ts
+ * import { memorySink } from 'syncline';
+ * const sink = memorySink<{ id: number }>();
+ * // … run a pipeline into it …
+ * console.log(sink.records.size, sink.deliveries);
+ * ```
+ */
+export class MemorySink<T> implements Sink<T> {
+  readonly name: string;
+  /** Latest write per idempotency key, in first-write order. */
+  readonly records = new Map<string, SinkRecord<T>>();
+  /** Calls of `write`. */
+  writes = 0;
+  /** Records delivered over all calls, duplicates included. */
+  deliveries = 0;
+
+  constructor(name = 'memory') {
+    this.name = name;
+  }
+
+  /** The written records' data, in first-write order. */
+  get data(): T[] {
+    return [...this.records.values()].map((record) => record.data);
+  }
+
+  readonly write = async (records: readonly SinkRecord<T>[], _ctx: SinkWriteContext): Promise<void | readonly SinkResult[]> => {
+    this.writes++;
+    this.deliveries += records.length;
+    for (const record of records) this.records.set(record.idempotencyKey, record);
+  };
+}
+
+/** Creates a {@link MemorySink}. */
+export function memorySink<T>(name?: string): MemorySink<T> {
+  return new MemorySink<T>(name);
+}
+
+/**
+ * A sink from a function: the quickest way to write somewhere.
+ *
+ * @example
+ * ```ts
+ * import { callbackSink } from 'syncline';
+ * const sink = callbackSink<{ id: number }>('ledger', async (records, ctx) => {
+ *   await db.insertMany(records.map((r) => ({ ...r.data, idempotency_key: r.idempotencyKey })), { signal: ctx.signal });
+ * });
+ * ```
+ */
+export function callbackSink<T>(
+  name: string,
+  write: (records: readonly SinkRecord<T>[], ctx: SinkWriteContext) => Promise<void | readonly SinkResult[]>,
+): Sink<T> {
+  if (typeof name !== 'string' || name === '' || typeof write !== 'function') {
+    throw new InvalidOptionsError(
+      `Expected \`callbackSink(name, write)\` to get a non-empty name and a write function, got ${typeof name} and ${typeof write}.`,
+      [typeof name !== 'string' || name === '' ? 'name' : 'write'],
+    );
+  }
+  return { name, write };
+}

@@ -1,0 +1,89 @@
+import { afterEach, beforeEach, expect } from 'vitest';
+import { FakeClock } from '../fake-clock.js';
+
+/** What a conformance suite hands its factory before every test. */
+export interface ConformanceContext {
+  /**
+   * The test's clock, starting at 2026-01-01T00:00:00Z. Build the store with it (memory, SQLite and
+   * PostgreSQL stores take a `clock` option): the suite moves it to expire leases and TTLs.
+   */
+  readonly clock: FakeClock;
+}
+
+/** What a factory returns: the store under test and how to let go of it. */
+export interface ConformanceSubject<S> {
+  readonly store: S;
+  /** Runs after each test (close a connection, delete a temporary file). */
+  close?(): Promise<void>;
+}
+
+/**
+ * Builds the store under test, once per test. It may open a new store over a shared database: every
+ * test uses pipeline ids, namespaces and inbox names with a random suffix, so tests never see each
+ * other's rows.
+ */
+export type ConformanceFactory<S> = (context: ConformanceContext) => Promise<ConformanceSubject<S>>;
+
+/** The time every conformance test starts at. @internal */
+export const conformanceEpoch = Date.UTC(2026, 0, 1);
+
+/** Registers `beforeEach`/`afterEach` hooks that build and close the subject; returns its getter. @internal */
+export function useSubject<S>(factory: ConformanceFactory<S>): () => { readonly store: S; readonly clock: FakeClock } {
+  let current: { readonly store: S; readonly clock: FakeClock; readonly close?: () => Promise<void> } | undefined;
+  beforeEach(async () => {
+    const clock = new FakeClock({ now: conformanceEpoch });
+    const subject = await factory({ clock });
+    current = { store: subject.store, clock, close: async () => subject.close?.() };
+  });
+  afterEach(async () => {
+    const closing = current;
+    current = undefined;
+    await closing?.close?.();
+  });
+  return () => {
+    if (!current) throw new Error('The conformance subject is only available inside a test (the factory runs in beforeEach).');
+    return current;
+  };
+}
+
+/** A name unique to this test, so suites can share a database. @internal */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${crypto.randomUUID()}`;
+}
+
+/** The value a promise rejected with; fails the test when it resolves. @internal */
+export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  expect.fail('expected the call to reject, but it resolved');
+}
+
+/** An already-aborted signal and its reason, for the "aborted call changes nothing" tests. @internal */
+export function abortedSignal(): { readonly signal: AbortSignal; readonly reason: Error } {
+  const reason = new Error('aborted by the conformance test');
+  const controller = new AbortController();
+  controller.abort(reason);
+  return { signal: controller.signal, reason };
+}
+
+/**
+ * JSON that stores must keep exactly: nested objects and arrays, unicode in keys and values, a NUL
+ * character inside strings (PostgreSQL `jsonb` rejects `\u0000`, so a backend must store text),
+ * escapes, and the edge numbers JSON has. @internal
+ */
+export const trickyJson = {
+  page: 3,
+  nested: { deeper: { list: [1, 'two', { three: [null, true, false] }], empty: {}, none: [] } },
+  unicode: 'Zoë 🧾 日本語 café e\u0301 \u{1F600}',
+  'ключ 🔑': 'value under a unicode key',
+  nul: 'before\u0000after',
+  '\u0000key': 'NUL in a key',
+  escapes: 'quote " backslash \\ newline \n tab \t',
+  empty: '',
+  numbers: [0, -1, 1.5, -2.25e-7, 9007199254740991, -9007199254740991, 1e21],
+  flags: [true, false],
+  nothing: null,
+} as const;
