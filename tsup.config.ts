@@ -10,6 +10,7 @@ import { defineConfig } from 'tsup';
 export const entry: Readonly<Record<string, string>> = {
   index: 'src/index.ts',
   'testing/index': 'src/testing/index.ts',
+  'testing/conformance/index': 'src/testing/conformance/index.ts',
 };
 
 export default defineConfig({

@@ -116,7 +116,9 @@ process.stdout.write(JSON.stringify({ timers, resources: after }));
       if (outDir !== '') rmSync(outDir, { recursive: true, force: true });
     });
 
-    it.each(entryNames)('%s starts no timers and opens no handles', (name) => {
+    // The conformance suites import vitest, whose own module starts a timer; everything else must be clean.
+    const runtimeEntries = entryNames.filter((name) => !name.startsWith('testing/conformance'));
+    it.each(runtimeEntries)('%s starts no timers and opens no handles', (name) => {
       const module = join(outDir, (entry[name] ?? '').replace(/\.ts$/, '.js'));
       const child = spawnSync(process.execPath, [join(outDir, 'probe.mjs'), pathToFileURL(module).href], {
         cwd: root,

@@ -12,7 +12,8 @@ export class CheckpointConflictError extends SynclineError {
   constructor(pipelineId: string, expectedVersion: number, actualVersion: number) {
     super(
       `Checkpoint of pipeline \`${pipelineId}\` is at version ${actualVersion}, expected ${expectedVersion}: ` +
-        'another runner committed in between. This run stopped without committing; check that only one process runs this pipeline id.',
+        'it changed since this run loaded it (another runner committed, or it was reset). This run stopped without committing; ' +
+        'check that only one process runs this pipeline id, and do not reset a checkpoint while its pipeline runs.',
     );
     this.pipelineId = pipelineId;
     this.expectedVersion = expectedVersion;

@@ -1,7 +1,8 @@
 import { SynclineError } from './syncline-error.js';
 
 /**
- * An option passed to a syncline factory is invalid. Thrown at construction, never mid-run.
+ * An option or argument passed to syncline is invalid. Factories throw it at construction, never mid-run;
+ * methods throw it for a bad argument before doing anything.
  *
  * The message names the option path, what was expected, what came and how to fix it.
  */

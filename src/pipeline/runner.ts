@@ -225,10 +225,10 @@ export class Run {
       }
       cfg.emitter.emit('run:start', { pipelineId: cfg.id, runId: this.runId, cursor, replay: this.#replay !== undefined });
       await this.#readLoop();
-      if (this.#replay) await this.#resolveReplayed();
       if (!this.#stop.signal.aborted) this.#flushBuffer(true);
       while (this.#inflight.size > 0) await Promise.all(this.#inflight);
       while (this.#background.size > 0) await Promise.all(this.#background);
+      if (this.#replay) await this.#resolveReplayed();
       await this.#finalCommit();
       await this.#flushAudit().catch((error: unknown) => this.#fail(toError(error)));
     } catch (error) {
@@ -913,8 +913,6 @@ export class Run {
 
   /** After a replay, removes the dead letters of records that now have another outcome. */
   async #resolveReplayed(): Promise<void> {
-    while (this.#inflight.size > 0) await Promise.all(this.#inflight);
-    while (this.#background.size > 0) await Promise.all(this.#background);
     if (this.#replayResolved.length === 0) return;
     const resolved = new Set(this.#replayResolved);
     const ids = this.#replay!.filter((entry) => resolved.has(entry.key)).map((entry) => entry.id);

@@ -59,11 +59,12 @@ export interface RateLimiterOptions {
   readonly minTimeMs?: number;
   /**
    * How many permits of the rate budget are drawn from bottleneck at once and then handed out locally,
-   * one per request, without touching bottleneck. Drawn permits that are not used within one
-   * `intervalMs` are discarded. Larger batches cost less; a window can see up to `permitBatch - 1`
-   * requests on top of its limit (drawn at the end of the window before), and up to `permitBatch - 1`
-   * permits of a window can go unused. `1` gives bottleneck's exact reservoir behaviour. Must be `1`
-   * when `minTimeMs` is set, and at most the rate's `limit`.
+   * one per request, without touching bottleneck; the next batch is drawn while a quarter of the
+   * current one is left. Drawn permits not used within one `intervalMs` are discarded. Larger batches
+   * cost less but blur the windows: a window can see up to about 1.25 × `permitBatch` requests on top
+   * of its limit (permits drawn at the end of the window before), and up to `permitBatch - 1` permits
+   * of a window can go unused. `1` gives bottleneck's exact reservoir behaviour. Must be `1` when
+   * `minTimeMs` is set, and at most the rate's `limit`.
    * @default max(1, floor(limit / 20)), or 1 when `minTimeMs` is set
    */
   readonly permitBatch?: number;
@@ -396,25 +397,37 @@ export class BottleneckRateLimiter implements RateLimiter {
   }
 }
 
+/** Permits granted by one bottleneck draw and not spent yet. */
+interface PermitGeneration {
+  count: number;
+  readonly drawnAt: number;
+}
+
 /**
  * The rate (and spacing) budget: permits drawn from a bottleneck reservoir in batches, handed out
- * locally one per request.
+ * locally one per request. The next batch is drawn while a quarter of the current one is left, so
+ * requests do not wait for bottleneck's few milliseconds per draw while the rate is not binding.
  */
 class PermitBudget {
   readonly #batch: number;
   readonly #intervalMs: number | undefined;
   readonly #minTimeMs: number;
+  /** Draw the next batch when this many permits are left; 0: only when none are. */
+  readonly #prefetchAt: number;
   readonly #stopSignal: AbortSignal;
   readonly #create: () => Bottleneck;
   #bottleneck: Bottleneck | undefined;
-  #available = 0;
-  #drawnAt = 0;
+  /** Oldest first; at most two (the current batch and a prefetched one). */
+  readonly #generations: PermitGeneration[] = [];
+  #left = 0;
   #draw: Promise<void> | undefined;
 
   constructor(batch: number, intervalMs: number | undefined, minTimeMs: number, stopSignal: AbortSignal, create: () => Bottleneck) {
     this.#batch = batch;
     this.#intervalMs = intervalMs;
     this.#minTimeMs = minTimeMs;
+    // With spacing, a permit drawn ahead would be spaced from the wrong start.
+    this.#prefetchAt = minTimeMs > 0 ? 0 : Math.floor(batch / 4);
     this.#stopSignal = stopSignal;
     this.#create = create;
   }
@@ -424,13 +437,19 @@ class PermitBudget {
    * not the injected clock, because they must line up with bottleneck's windows, which run on it.
    */
   tryTake(): number | undefined {
-    if (this.#available > 0) {
+    const now = this.#intervalMs === undefined || this.#left === 0 ? 0 : Date.now();
+    for (let generation = this.#generations[0]; generation !== undefined; generation = this.#generations[0]) {
       // A permit drawn in one window must not be spent two windows later: that would exceed the limit.
-      if (this.#intervalMs === undefined || Date.now() - this.#drawnAt < this.#intervalMs) {
-        this.#available--;
-        return this.#drawnAt;
+      if (this.#intervalMs !== undefined && now - generation.drawnAt >= this.#intervalMs) {
+        this.#left -= generation.count;
+        this.#generations.shift();
+        continue;
       }
-      this.#available = 0;
+      generation.count--;
+      this.#left--;
+      if (generation.count === 0) this.#generations.shift();
+      if (this.#left <= this.#prefetchAt && this.#draw === undefined) this.#startDraw();
+      return generation.drawnAt;
     }
     return undefined;
   }
@@ -442,10 +461,7 @@ class PermitBudget {
       if (permit !== undefined) return permit;
       this.#stopSignal.throwIfAborted();
       signal?.throwIfAborted();
-      this.#draw ??= this.#drawBatch().finally(() => {
-        this.#draw = undefined;
-      });
-      await raceAbort(this.#draw, signal, this.#stopSignal);
+      await raceAbort(this.#draw ?? this.#startDraw(), signal, this.#stopSignal);
     }
   }
 
@@ -456,6 +472,16 @@ class PermitBudget {
     return this.#intervalMs === undefined || Date.now() - drawnAt < this.#intervalMs;
   }
 
+  #startDraw(): Promise<void> {
+    const draw = this.#drawBatch().finally(() => {
+      this.#draw = undefined;
+    });
+    // A prefetch nobody waits for must not surface as an unhandled rejection; waiters see the error.
+    draw.catch(() => undefined);
+    this.#draw = draw;
+    return draw;
+  }
+
   #drawBatch(): Promise<void> {
     const bottleneck = (this.#bottleneck ??= this.#create());
     return new Promise<void>((resolve, reject) => {
@@ -463,8 +489,8 @@ class PermitBudget {
       // takes a few more timer turns; the job itself does nothing.
       bottleneck
         .schedule({ weight: this.#batch }, () => {
-          this.#available = this.#batch;
-          this.#drawnAt = Date.now();
+          this.#generations.push({ count: this.#batch, drawnAt: Date.now() });
+          this.#left += this.#batch;
           resolve();
           return Promise.resolve();
         })

@@ -107,6 +107,7 @@ function perRecord(
   let asyncIndex: number[] | undefined;
   let asyncResults: PromiseLike<unknown>[] | undefined;
   let retryIndex: number[] | undefined;
+  let firstErrors: unknown[] | undefined;
   const remove = (i: number): void => {
     (removed ??= new Uint8Array(n))[i] = 1;
   };
@@ -115,6 +116,7 @@ function perRecord(
     if (cls === 'fatal') throw error;
     if (cls === 'retryable' && attempts === 1) {
       (retryIndex ??= []).push(i);
+      (firstErrors ??= []).push(error);
       return;
     }
     rt.failures.push({ origin: batch.origin[i]!, key: batch.keys[i]!, error: toError(error), step: stepName, attempts });
@@ -150,8 +152,9 @@ function perRecord(
     }
     if (retryIndex) {
       const retried = await Promise.allSettled(
-        retryIndex.map((i) =>
-          rt.policy.run(async () => fn(batch.data[i], batch.keys[i]!), {
+        retryIndex.map((i, k) =>
+          // Attempt 1 already failed above; the policy counts it and waits before attempt 2.
+          rt.policy.run(async (attempt) => (attempt === 1 ? Promise.reject(firstErrors![k]) : fn(batch.data[i], batch.keys[i]!)), {
             operation: `step ${stepName}`,
             signal: rt.ctx.signal,
             onRetry: (info) => rt.onRetry(stepName, info.attempt, info.error),
@@ -263,7 +266,7 @@ async function flatMap(step: Extract<StepDefinition, { kind: 'flatMap' }>, batch
         return await step.fn(batch.data[i], key);
       } catch (error) {
         if (stepErrorClass(error) !== 'retryable') throw error;
-        return rt.policy.run(async () => step.fn(batch.data[i], key), {
+        return rt.policy.run(async (attempt) => (attempt === 1 ? Promise.reject(error) : step.fn(batch.data[i], key)), {
           operation: `step ${step.name}`,
           signal: rt.ctx.signal,
           onRetry: (info) => rt.onRetry(step.name, info.attempt, info.error),

@@ -46,7 +46,7 @@ export interface CheckpointCommit {
 export interface CheckpointStore {
   /** Takes the lease for `ttlMs`, or throws `LeaseHeldError` naming the holder. An expired lease may be taken. */
   acquireLease(pipelineId: string, owner: string, ttlMs: number, signal?: AbortSignal): Promise<Lease>;
-  /** Extends a held lease by `ttlMs` from now, or throws `LeaseLostError` if it expired and was taken, or was released. */
+  /** Extends a live lease by `ttlMs` from now, or throws `LeaseLostError` once it expired (taken or not) or was released. */
   renewLease(lease: Lease, ttlMs: number, signal?: AbortSignal): Promise<Lease>;
   /** Frees the lease if `lease` still holds it; otherwise does nothing. */
   releaseLease(lease: Lease, signal?: AbortSignal): Promise<void>;

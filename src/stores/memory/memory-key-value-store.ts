@@ -85,7 +85,7 @@ export class MemoryKeyValueStore implements KeyValueStore {
       if (after !== undefined && compareCodePoints(key, after) <= 0) continue;
       if (this.#live(namespace, key, now)) keys.push(key);
     }
-    keys.sort();
+    keys.sort(compareCodePoints);
     const result: { key: string; entry: KeyValueEntry }[] = [];
     for (const key of keys) {
       if (result.length >= limit) break;

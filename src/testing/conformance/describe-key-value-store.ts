@@ -202,6 +202,14 @@ export function describeKeyValueStore(name: string, factory: ConformanceFactory<
         expect(listed.at(-1)).toEqual({ key: 'c', entry: { value: 'c again', version: 2 } });
       });
 
+      it('orders by Unicode code point (UTF-8 byte order), not by locale or UTF-16 unit', async () => {
+        const { store } = subject();
+        const ns = uniqueName('ns');
+        // UTF-16 units would put the emoji (a surrogate pair) before U+FFFD; a locale would put é near e.
+        for (const key of ['x\u{1F600}', 'x\uFFFD', 'xé', 'xz', 'xZ', 'x']) await store.set(ns, key, key);
+        expect((await store.list(ns)).map((e) => e.key)).toEqual(['x', 'xZ', 'xz', 'xé', 'x\uFFFD', 'x\u{1F600}']);
+      });
+
       it('filters by prefix literally: % and _ are not wildcards', async () => {
         const { store } = subject();
         const ns = uniqueName('ns');

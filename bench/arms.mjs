@@ -1,0 +1,133 @@
+// The arms of the benchmark. Each one processes `total` generated records and returns what it delivered,
+// so the orchestrator can check that every arm did all of the work before comparing times.
+//
+// Pairs that are compared run identical per-record work (bench/workload.mjs): the hand-written loops are
+// what an author would write without syncline, the pipelines are the shortest syncline equivalent.
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import { BATCH, compiledOrderSchema, countingAuditStore, countingSink, makePage, mapOrder, orderSchema } from './workload.mjs';
+
+// The built package, as users get it. BENCH_DIST names another build's index.js (a path) to compare a
+// change in src against the current build. Either way, build first.
+const { memoryStores, pipeline, rateLimiter } = await import(
+  process.env.BENCH_DIST ? pathToFileURL(process.env.BENCH_DIST).href : '../dist/index.js'
+);
+
+const PIPELINE_ID = 'bench';
+const ID_PREFIX = `${PIPELINE_ID}:`;
+
+/**
+ * A paged source over the generated stream: one page per `read` step, resuming after the committed offset.
+ * The same `makePage` the hand-written loops call.
+ */
+function generatedSource(total) {
+  return {
+    name: 'generated',
+    cursorSchema: z.object({ offset: z.number().int().min(0) }),
+    read(ctx) {
+      return {
+        async *[Symbol.asyncIterator]() {
+          for (let offset = ctx.cursor?.offset ?? 0; offset < total; offset += BATCH) {
+            const end = Math.min(total, offset + BATCH);
+            yield { records: makePage(offset, end - offset), cursor: { offset: end } };
+          }
+        },
+      };
+    },
+  };
+}
+
+// ── variant 1: source → map → sink ───────────────────────────────────────────────────────────────
+
+async function mapLoop(total) {
+  const sink = countingSink();
+  for (let offset = 0; offset < total; offset += BATCH) {
+    const page = makePage(offset, Math.min(BATCH, total - offset));
+    const out = page.map((record) => ({ key: record.key, idempotencyKey: ID_PREFIX + record.key, data: mapOrder(record.data) }));
+    await sink.write(out);
+  }
+  return { delivered: sink.records };
+}
+
+async function mapPipeline(total, { limiter } = {}) {
+  const sink = countingSink();
+  const summary = await pipeline({
+    id: PIPELINE_ID,
+    source: generatedSource(total),
+    stores: memoryStores(),
+    batch: { size: BATCH },
+    audit: false,
+    ...(limiter ? { rateLimit: limiter } : {}),
+  })
+    .map(mapOrder)
+    .to(sink)
+    .run();
+  return { delivered: sink.records, summary };
+}
+
+// ── variant 2: source → validate → map → sink, audit of final outcomes ───────────────────────────
+
+async function validateLoop(total, schema, audit = countingAuditStore()) {
+  const sink = countingSink();
+  const runId = `run_${Date.now().toString(36)}`;
+  for (let offset = 0; offset < total; offset += BATCH) {
+    const readAt = Date.now();
+    const page = makePage(offset, Math.min(BATCH, total - offset));
+    const out = [];
+    const events = [];
+    for (const record of page) {
+      const parsed = schema.safeParse(record.data);
+      if (!parsed.success) {
+        // Never taken with the generated data; here so the loop does what a real one must.
+        events.push({ at: Date.now(), pipelineId: PIPELINE_ID, runId, type: 'dead-lettered', key: record.key, attempt: 1, durationMs: 0 });
+        continue;
+      }
+      out.push({ key: record.key, idempotencyKey: ID_PREFIX + record.key, data: mapOrder(parsed.data) });
+    }
+    await sink.write(out);
+    const at = Date.now();
+    for (const record of out) {
+      events.push({ at, pipelineId: PIPELINE_ID, runId, type: 'written', key: record.key, attempt: 1, durationMs: at - readAt });
+    }
+    await audit.write(events);
+  }
+  return { delivered: sink.records, audited: audit.events };
+}
+
+async function validatePipeline(total, { compile = true, audit = countingAuditStore() } = {}) {
+  const sink = countingSink();
+  const stores = { ...memoryStores(), audit };
+  const summary = await pipeline({ id: PIPELINE_ID, source: generatedSource(total), stores, batch: { size: BATCH } })
+    .validate(orderSchema, { compile })
+    .map(mapOrder)
+    .to(sink)
+    .run();
+  return { delivered: sink.records, audited: audit.events, summary };
+}
+
+/**
+ * A rate limit that never binds: the pipelines here make about 1,000–2,500 sink writes a second, the
+ * limit allows 20,000. The limiter still does its bookkeeping on every write.
+ */
+export const NON_BINDING_RPS = 20_000;
+
+/**
+ * Every arm by name. `setup()` (untimed) returns the resources an arm needs; `teardown()` (untimed) frees
+ * them, e.g. the limiter's bottleneck timers.
+ */
+export const arms = {
+  'map/loop': { run: (total) => mapLoop(total) },
+  'map/syncline': { run: (total) => mapPipeline(total) },
+  'map+limiter/syncline': {
+    setup: () => ({ limiter: rateLimiter({ name: 'bench', requestsPerSecond: NON_BINDING_RPS }) }),
+    run: (total, { limiter }) => mapPipeline(total, { limiter }),
+    teardown: ({ limiter }) => limiter.stop(),
+  },
+  'validate/loop': { run: (total) => validateLoop(total, compiledOrderSchema) },
+  'validate/syncline': { run: (total) => validatePipeline(total) },
+  'validate-interpreted/loop': { run: (total) => validateLoop(total, orderSchema) },
+  'validate-interpreted/syncline': { run: (total) => validatePipeline(total, { compile: false }) },
+  // The memory variant: the fuller pipeline (validate, map, audit events built and handed to a store that
+  // keeps nothing), so everything per record that could accumulate is exercised.
+  'memory/syncline': { run: (total) => validatePipeline(total) },
+};
