@@ -6,7 +6,15 @@ import { parseOptions } from '../internal/options.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import type { RateLimiter, RateLimitPause, ScheduleOptions } from './rate-limiter.js';
 
-/** A request budget: at most `limit` requests per window of `intervalMs`. */
+/**
+ * A request budget: at most `limit` requests per window of `intervalMs`.
+ *
+ * @example
+ * ```ts
+ * import { rateLimiter } from 'syncline';
+ * const erp = rateLimiter({ name: 'erp', rate: { limit: 1000, intervalMs: 3_600_000 } }); // 1000 an hour
+ * ```
+ */
 export interface RateLimitWindow {
   /** Requests allowed per window; an integer ≥ 1. */
   readonly limit: number;
@@ -19,6 +27,15 @@ export interface RateLimitWindow {
  * pauses and costs next to nothing.
  *
  * Give the rate in at most one form: `requestsPerSecond`, `requestsPerMinute` or `rate`.
+ *
+ * @example
+ * ```ts
+ * import { rateLimiter, type RateLimiterOptions } from 'syncline';
+ *
+ * // 40 requests per 20 s window, 2 in flight at most:
+ * const options: RateLimiterOptions = { name: 'crm', rate: { limit: 40, intervalMs: 20_000 }, maxConcurrent: 2 };
+ * const crm = rateLimiter(options);
+ * ```
  */
 export interface RateLimiterOptions {
   /**

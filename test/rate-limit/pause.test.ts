@@ -20,8 +20,15 @@ async function settle(): Promise<void> {
 }
 
 afterEach(async () => {
+  const stopping = Promise.all(limiters.splice(0).map((limiter) => limiter.stop()));
+  // Bottleneck's stop() goes through its timers: keep faked ones moving until it is done (bounded).
+  let stopped = false;
+  void stopping.then(() => {
+    stopped = true;
+  });
+  for (let turn = 0; turn < 100 && !stopped && vi.isFakeTimers(); turn++) await vi.advanceTimersByTimeAsync(10);
   vi.useRealTimers();
-  await Promise.all(limiters.splice(0).map((limiter) => limiter.stop()));
+  await stopping;
 });
 
 describe.each([
