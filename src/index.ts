@@ -57,7 +57,7 @@ export { backoffDelay } from './retry/backoff.js';
 export type { BackoffOptions } from './retry/backoff.js';
 
 // Rate limiting
-export { rateLimiter, BottleneckRateLimiter } from './rate-limit/bottleneck-rate-limiter.js';
+export { rateLimiter } from './rate-limit/bottleneck-rate-limiter.js';
 export type { RateLimiterOptions, RateLimitWindow } from './rate-limit/bottleneck-rate-limiter.js';
 export { RateLimiterRegistry, sharedRateLimiter } from './rate-limit/registry.js';
 export type { RateLimiter, RateLimitPause, ScheduleOptions } from './rate-limit/rate-limiter.js';

@@ -4,6 +4,7 @@ import { InvalidOptionsError } from '../errors/invalid-options-error.js';
 function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (typeof value === 'function') return 'a function';
+  if (typeof value === 'number' && !Number.isFinite(value)) return `\`${value}\` (number)`;
   let shown: string;
   try {
     shown = JSON.stringify(value) ?? String(value);
