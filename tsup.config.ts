@@ -11,6 +11,9 @@ export const entry: Readonly<Record<string, string>> = {
   index: 'src/index.ts',
   'testing/index': 'src/testing/index.ts',
   'testing/conformance/index': 'src/testing/conformance/index.ts',
+  'sqlite/index': 'src/sqlite/index.ts',
+  'postgres/index': 'src/postgres/index.ts',
+  'redis/index': 'src/redis/index.ts',
 };
 
 export default defineConfig({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidOptionsError } from '../errors/invalid-options-error.js';
+import type { Clock } from '../time/clock.js';
 
 function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';
@@ -83,3 +84,13 @@ function article(type: string): string {
   if (type === 'undefined' || type === 'null') return type;
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
+
+/** A `Clock` option: any object with `now()` and `sleep()`. */
+export const clockSchema = z.custom<Clock>(
+  (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Partial<Clock>).now === 'function' &&
+    typeof (value as Partial<Clock>).sleep === 'function',
+  { error: 'expected a Clock (an object with `now()` and `sleep(ms, signal)`)' },
+);

@@ -11,7 +11,7 @@ import type { AuditEvent, AuditStore } from '../stores/audit-store.js';
 import type { CheckpointStore } from '../stores/checkpoint-store.js';
 import type { DeadLetter, DeadLetterListOptions, DeadLetterStore } from '../stores/dead-letter-store.js';
 import type { KeyValueStore } from '../stores/key-value-store.js';
-import { parseOptions } from '../internal/options.js';
+import { clockSchema, parseOptions } from '../internal/options.js';
 import { InvalidOptionsError } from '../errors/invalid-options-error.js';
 import { NotFoundError } from '../errors/not-found-error.js';
 import type { FilterOptions, FlatMapOptions, PipelineRecord, StepContext, StepDefinition, StepOptions, ValidateOptions } from '../steps/step.js';
@@ -39,6 +39,12 @@ export interface AuditOptions {
   readonly payload?: boolean;
   /** Dotted paths (with `*` for any key) replaced by `"[REDACTED]"` in stored payloads. @default [] */
   readonly redact?: readonly string[];
+  /**
+   * Retention: after each run, audit events older than this many ms are deleted from the audit store
+   * (all pipelines' events in that store). Unset keeps everything.
+   * @default undefined
+   */
+  readonly retentionMs?: number;
 }
 
 /** Options of {@link pipeline}. */
@@ -111,12 +117,19 @@ const optionsSchema = z.object({
     })
     .optional(),
   audit: z
-    .union([z.literal(false), z.object({ payload: z.boolean().default(false), redact: z.array(z.string().min(1)).default([]) })])
+    .union([
+      z.literal(false),
+      z.object({
+        payload: z.boolean().default(false),
+        redact: z.array(z.string().min(1)).default([]),
+        retentionMs: z.number().int().min(1).optional(),
+      }),
+    ])
     .default({ payload: false, redact: [] }),
   lease: z
     .object({ ttlMs: z.number().int().min(100).max(86_400_000).default(30_000), owner: z.string().min(1).optional() })
     .default({ ttlMs: 30_000 }),
-  clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null && isFunction((v as Clock).now) && isFunction((v as Clock).sleep)).optional(),
+  clock: clockSchema.optional(),
 });
 
 /** Options of {@link Pipeline.run}. */
@@ -451,6 +464,7 @@ export class PipelineBuilder<T, C> {
       audit: o.audit === false ? undefined : stores.audit,
       auditPayload: o.audit !== false && o.audit.payload,
       auditRedact: o.audit === false ? [] : o.audit.redact,
+      auditRetentionMs: o.audit === false ? undefined : o.audit.retentionMs,
       kv: stores.kv,
       batchSize: o.batch.size,
       maxWaitMs: o.batch.maxWaitMs,

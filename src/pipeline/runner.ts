@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import type { Clock } from '../time/clock.js';
 import type { Source, SourceBatch, SourceRecord } from '../source/source.js';
 import type { Sink, SinkRecord, SinkResult, SinkWriteContext } from '../sink/sink.js';
-import type { RetryPolicy } from '../retry/retry-policy.js';
+import type { RetryInfo, RetryPolicy } from '../retry/retry-policy.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
 import type { AuditEvent, AuditEventType, AuditStore } from '../stores/audit-store.js';
 import type { CheckpointStore, Lease, StoredCheckpoint } from '../stores/checkpoint-store.js';
@@ -38,6 +38,7 @@ export interface RunnerConfig {
   readonly audit: AuditStore | undefined;
   readonly auditPayload: boolean;
   readonly auditRedact: readonly string[];
+  readonly auditRetentionMs: number | undefined;
   readonly kv: KeyValueStore | undefined;
   readonly batchSize: number;
   readonly maxWaitMs: number;
@@ -231,6 +232,10 @@ export class Run {
       if (this.#replay) await this.#resolveReplayed();
       await this.#finalCommit();
       await this.#flushAudit().catch((error: unknown) => this.#fail(toError(error)));
+      if (cfg.audit && cfg.auditRetentionMs !== undefined && !this.#fatal) {
+        const cutoff = cfg.clock.now() - cfg.auditRetentionMs;
+        await cfg.policy.run(() => cfg.audit!.deleteOlderThan(cutoff), { operation: 'audit retention' }).catch((error: unknown) => this.#fail(toError(error)));
+      }
     } catch (error) {
       // Errors before reading (checkpoint invalid, store down) and read-loop failures land here.
       this.#fail(toError(error));
@@ -382,18 +387,7 @@ export class Run {
           {
             operation: `source ${cfg.source.name}`,
             signal: stop,
-            onRetry: (info) => {
-              this.#retries++;
-              cfg.emitter.emit('retry', {
-                pipelineId: cfg.id,
-                runId: this.runId,
-                operation: info.operation,
-                attempt: info.attempt,
-                delayMs: info.delayMs,
-                records: 0,
-                error: info.error,
-              });
-            },
+            onRetry: (info) => this.#noteRetry(info, 0),
           },
         );
       }
@@ -495,18 +489,7 @@ export class Run {
       ctx: { pipelineId: cfg.id, runId: this.runId, signal: this.#stop.signal },
       skips: [],
       failures: [],
-      onRetry: (step, attempt, error) => {
-        this.#retries++;
-        cfg.emitter.emit('retry', {
-          pipelineId: cfg.id,
-          runId: this.runId,
-          operation: `step ${step}`,
-          attempt,
-          delayMs: 0,
-          records: 1,
-          error,
-        });
-      },
+      onRetry: (info) => this.#noteRetry(info, 1),
     };
     if (cfg.steps.length > 0) {
       const stepsDone = applySteps(cfg.steps, stepBatch, runtime);
@@ -560,6 +543,19 @@ export class Run {
     }
     page.readDone = true;
     if (page.pending === 0) this.#scheduleCommit();
+  }
+
+  #noteRetry(info: RetryInfo, records: number): void {
+    this.#retries++;
+    this.#cfg.emitter.emit('retry', {
+      pipelineId: this.#cfg.id,
+      runId: this.runId,
+      operation: info.operation,
+      attempt: info.attempt,
+      delayMs: info.delayMs,
+      records,
+      error: info.error,
+    });
   }
 
   #child(expanded: boolean, key: string): { childKey?: string } {
@@ -835,17 +831,7 @@ export class Run {
         operation: `sink ${cfg.sink.name}`,
         signal: stop,
         onRetry: (info) => {
-          const waiting = pending ? pending.length : n;
-          this.#retries++;
-          cfg.emitter.emit('retry', {
-            pipelineId: cfg.id,
-            runId: this.runId,
-            operation: info.operation,
-            attempt: info.attempt,
-            delayMs: info.delayMs,
-            records: waiting,
-            error: info.error,
-          });
+          this.#noteRetry(info, pending ? pending.length : n);
           if (info.retryAfterMs !== undefined && cfg.limiter && errorStatus(info.error) === 429) {
             cfg.limiter.pause(info.retryAfterMs, `${cfg.sink.name}: 429 Retry-After ${Math.ceil(info.retryAfterMs / 1000)}s`);
           }

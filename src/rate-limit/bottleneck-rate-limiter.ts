@@ -2,7 +2,7 @@ import Bottleneck from 'bottleneck';
 import { z } from 'zod';
 import { FatalError } from '../errors/fatal-error.js';
 import { InvalidOptionsError } from '../errors/invalid-options-error.js';
-import { parseOptions } from '../internal/options.js';
+import { clockSchema, parseOptions } from '../internal/options.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import type { RateLimiter, RateLimitPause, ScheduleOptions } from './rate-limiter.js';
 
@@ -119,15 +119,6 @@ export interface RateLimiterSettings {
 }
 
 const positiveInt = z.number().int().min(1);
-
-const clockSchema = z.custom<Clock>(
-  (value) =>
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Partial<Clock>).now === 'function' &&
-    typeof (value as Partial<Clock>).sleep === 'function',
-  { error: 'expected a Clock (an object with `now()` and `sleep()`)' },
-);
 
 const bottleneckSchema = z.custom<Bottleneck.ConstructorOptions>(
   (value) => typeof value === 'object' && value !== null && !Array.isArray(value),

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { toError } from '../errors/non-error.js';
 import { RetryExhaustedError } from '../errors/retry-exhausted-error.js';
 import type { ErrorClass } from '../errors/syncline-error.js';
-import { parseOptions } from '../internal/options.js';
+import { clockSchema, parseOptions } from '../internal/options.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import { backoffDelay } from './backoff.js';
 import { classifyError, retryAfterOf } from './classify.js';
@@ -114,16 +114,7 @@ const optionsSchema = z
           error: 'Invalid input: expected a function (error) => ErrorClass | undefined',
         })
         .optional(),
-      clock: z
-        .custom<Clock>(
-          (value) =>
-            typeof value === 'object' &&
-            value !== null &&
-            typeof (value as Partial<Clock>).now === 'function' &&
-            typeof (value as Partial<Clock>).sleep === 'function',
-          { error: 'Invalid input: expected a Clock (an object with now() and sleep(ms, signal))' },
-        )
-        .default(() => systemClock),
+      clock: clockSchema.default(() => systemClock),
       random: z
         .custom<() => number>((value) => typeof value === 'function', {
           error: 'Invalid input: expected a function returning a number in [0, 1)',

@@ -3,7 +3,7 @@ import { isSynclineError, type ErrorClass } from '../errors/syncline-error.js';
 import { RecordValidationError, type ValidationIssue } from '../errors/record-validation-error.js';
 import { FatalError } from '../errors/fatal-error.js';
 import { toError } from '../errors/non-error.js';
-import type { RetryPolicy } from '../retry/retry-policy.js';
+import type { RetryInfo, RetryPolicy } from '../retry/retry-policy.js';
 import type { StepContext, StepDefinition } from './step.js';
 
 /**
@@ -41,8 +41,8 @@ export interface StepRuntime {
   readonly ctx: StepContext;
   readonly skips: StepSkip[];
   readonly failures: StepFailure[];
-  /** Counts retried attempts, for the run summary. */
-  onRetry(step: string, attempt: number, error: Error): void;
+  /** Counts retried attempts for the run summary and reports them. */
+  readonly onRetry: (info: RetryInfo) => void;
 }
 
 /** @internal Applies `steps` to `batch` in place; synchronous unless a step is asynchronous. */
@@ -157,7 +157,7 @@ function perRecord(
           rt.policy.run(async (attempt) => (attempt === 1 ? Promise.reject(firstErrors![k]) : fn(batch.data[i], batch.keys[i]!)), {
             operation: `step ${stepName}`,
             signal: rt.ctx.signal,
-            onRetry: (info) => rt.onRetry(stepName, info.attempt, info.error),
+            onRetry: rt.onRetry,
           }),
         ),
       );
@@ -203,6 +203,16 @@ export function toValidationIssues(issues: readonly z.core.$ZodIssue[]): Validat
   }));
 }
 
+function invalid(batch: StepBatch, i: number, stepName: string, error: z.ZodError, rt: StepRuntime): void {
+  rt.failures.push({
+    origin: batch.origin[i]!,
+    key: batch.keys[i]!,
+    error: new RecordValidationError(toValidationIssues(error.issues), { cause: error }),
+    step: stepName,
+    attempts: 1,
+  });
+}
+
 function validate(stepName: string, schema: z.ZodType, batch: StepBatch, rt: StepRuntime): Promise<void> | undefined {
   const n = batch.keys.length;
   let removed: Uint8Array | undefined;
@@ -216,13 +226,7 @@ function validate(stepName: string, schema: z.ZodType, batch: StepBatch, rt: Ste
     }
     if (result.success) batch.data[i] = result.data;
     else {
-      rt.failures.push({
-        origin: batch.origin[i]!,
-        key: batch.keys[i]!,
-        error: new RecordValidationError(toValidationIssues(result.error.issues), { cause: result.error }),
-        step: stepName,
-        attempts: 1,
-      });
+      invalid(batch, i, stepName, result.error, rt);
       (removed ??= new Uint8Array(n))[i] = 1;
     }
   }
@@ -246,13 +250,7 @@ async function validateAsync(
     const result = results[k]!;
     if (result.success) batch.data[i] = result.data;
     else {
-      rt.failures.push({
-        origin: batch.origin[i]!,
-        key: batch.keys[i]!,
-        error: new RecordValidationError(toValidationIssues(result.error.issues), { cause: result.error }),
-        step: stepName,
-        attempts: 1,
-      });
+      invalid(batch, i, stepName, result.error, rt);
       removed[i] = 1;
     }
   }
@@ -269,7 +267,7 @@ async function flatMap(step: Extract<StepDefinition, { kind: 'flatMap' }>, batch
         return rt.policy.run(async (attempt) => (attempt === 1 ? Promise.reject(error) : step.fn(batch.data[i], key)), {
           operation: `step ${step.name}`,
           signal: rt.ctx.signal,
-          onRetry: (info) => rt.onRetry(step.name, info.attempt, info.error),
+          onRetry: rt.onRetry,
         });
       }
     }),
@@ -317,7 +315,7 @@ async function enrich(step: Extract<StepDefinition, { kind: 'enrich' }>, batch: 
     enriched = await rt.policy.run(async () => step.fn(records, rt.ctx), {
       operation: `step ${step.name}`,
       signal: rt.ctx.signal,
-      onRetry: (info) => rt.onRetry(step.name, info.attempt, info.error),
+      onRetry: rt.onRetry,
     });
   } catch (error) {
     if (rt.ctx.signal.aborted) throw rt.ctx.signal.reason;

@@ -294,3 +294,18 @@ describe('connector authoring', () => {
     expect(opened).toBe(2);
   });
 });
+
+describe('audit retention', () => {
+  it('deletes audit events older than retentionMs after a run', async () => {
+    const clock = new FakeClock({ now: Date.UTC(2026, 0, 1) });
+    const stores = memoryStores({ clock });
+    const source = memorySource(rows(2));
+    const p = pipeline({ id: 'retention', source, stores, clock, audit: { retentionMs: 86_400_000 } }).to(memorySink());
+    await runPipeline(p);
+    expect(await stores.audit.query({ pipelineId: 'retention' })).toHaveLength(2);
+    await clock.advance(2 * 86_400_000);
+    source.push({ key: '2', data: { id: 2 } });
+    await runPipeline(p);
+    expect((await stores.audit.query({ pipelineId: 'retention' })).map((e) => e.key)).toEqual(['2']);
+  });
+});

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseOptions } from '../../internal/options.js';
+import { clockSchema, parseOptions } from '../../internal/options.js';
 import { systemClock, type Clock } from '../../time/clock.js';
 
 /** Options of every memory store and of {@link memoryStores}. */
@@ -11,15 +11,6 @@ export interface MemoryStoreOptions {
    */
   readonly clock?: Clock;
 }
-
-const clockSchema = z.custom<Clock>(
-  (value) =>
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Partial<Clock>).now === 'function' &&
-    typeof (value as Partial<Clock>).sleep === 'function',
-  { message: 'expected a Clock (an object with `now()` and `sleep()`)' },
-);
 
 const schema = z.strictObject({ clock: clockSchema.optional() });
 

@@ -1,0 +1,6 @@
+/**
+ * Placeholder: filled by the postgres backend.
+ *
+ * @module
+ */
+export {};

@@ -1,0 +1,6 @@
+/**
+ * Placeholder: filled by the redis backend.
+ *
+ * @module
+ */
+export {};

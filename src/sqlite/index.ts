@@ -1,0 +1,6 @@
+/**
+ * Placeholder: filled by the sqlite backend.
+ *
+ * @module
+ */
+export {};
