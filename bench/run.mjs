@@ -17,7 +17,7 @@
 // Needs a build: `npm run build && npm run bench`.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -81,7 +81,7 @@ const comparisons = [
 
 const memory = {
   name: 'memory',
-  title: `4. memory: as 2 (audit events to a store that keeps nothing), --max-old-space-size=${MEMORY_HEAP_MB}`,
+  title: `4. memory: as 1, under node --max-old-space-size=${MEMORY_HEAP_MB}`,
   small: { arm: 'memory/syncline', records: MEMORY_RECORDS, heapMb: MEMORY_HEAP_MB },
   large: { arm: 'memory/syncline', records: MEMORY_RECORDS * 2, heapMb: MEMORY_HEAP_MB },
   goal: 1.1,
@@ -134,12 +134,23 @@ function runJob(job, round) {
   };
 }
 
+function gitState() {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' });
+  const status = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src'], { cwd: root, encoding: 'utf8' });
+  if (head.status !== 0) return undefined;
+  return { commit: head.stdout.trim(), srcModified: status.stdout.trim() !== '' };
+}
+
+const fmtLoad = (l) => l.map((x) => x.toFixed(2)).join(' ');
+const loadBefore = loadavg();
 const started = Date.now();
 console.log(
   `syncline bench — ${fmtCount(RECORDS)} records per timed run, ${ROUNDS} round${ROUNDS === 1 ? '' : 's'}, ` +
     `${jobList.length} runs per round, Node ${process.version}, ${availableParallelism()} CPUs` +
     (process.env.BENCH_DIST ? `, BENCH_DIST=${process.env.BENCH_DIST}` : ''),
 );
+// Other work on the machine skews single runs; per-round ratios absorb most of it, the load shows how much.
+console.log(`load average before: ${fmtLoad(loadBefore)}`);
 const runs = [];
 for (let round = 0; round < ROUNDS; round++) {
   const order = jobList.map((_, i) => jobList[(i + round) % jobList.length]);
@@ -152,6 +163,7 @@ for (let round = 0; round < ROUNDS; round++) {
   console.log(`round ${round + 1}/${ROUNDS}: ${line.join(' · ')}`);
 }
 const elapsedS = (Date.now() - started) / 1000;
+const loadAfter = loadavg();
 
 // ── report ────────────────────────────────────────────────────────────────────────────────────────
 
@@ -244,7 +256,7 @@ for (const f of failures) {
   console.log(`\nFAILED: ${f.key} round ${f.round + 1} (exit ${f.exitCode ?? f.signal})${f.problems ? `: ${f.problems.join('; ')}` : ''}`);
   if (f.stderr) console.log(f.stderr.replace(/^/gm, '  '));
 }
-console.log(`\nTotal bench time: ${elapsedS.toFixed(0)} s.`);
+console.log(`\nTotal bench time: ${elapsedS.toFixed(0)} s. Load average after: ${fmtLoad(loadAfter)}.`);
 
 const resultsDir = join(here, 'results');
 mkdirSync(resultsDir, { recursive: true });
@@ -259,6 +271,8 @@ writeFileSync(
       cpu: cpus()[0]?.model,
       cpus: availableParallelism(),
       totalMemMB: Math.round(totalmem() / 2 ** 20),
+      loadAverage: { before: loadBefore, after: loadAfter },
+      git: gitState(),
       settings: { records: RECORDS, rounds: ROUNDS, memoryRecords: MEMORY_RECORDS, memoryHeapMb: MEMORY_HEAP_MB, only: only ? [...only] : undefined, dist: distIndex },
       elapsedS,
       report,

@@ -134,8 +134,17 @@ const optionsSchema = z.object({
 
 /** Options of {@link Pipeline.run}. */
 export interface RunOptions {
-  /** Stops the run: in-flight writes are finished or abandoned, what is safe is committed, the summary returned. */
+  /**
+   * Stops the run gracefully: no more source batches are read, the records already read are still
+   * written (or dead-lettered), what is safe is committed, and `run()` resolves with `status: 'aborted'`.
+   */
   readonly signal?: AbortSignal;
+  /**
+   * After `signal` aborts, how long the in-flight work may take to finish; after that the sink's signal is
+   * aborted and what is unfinished is left to the next run (it is re-read). `0` abandons at once.
+   * @default 30000
+   */
+  readonly drainTimeoutMs?: number;
 }
 
 /** Options of {@link Pipeline.runContinuously}. */
@@ -231,7 +240,18 @@ export class Pipeline<T> extends EventEmitter<PipelineEvents> {
    * `status: 'aborted'`.
    */
   run(options: RunOptions = {}): Promise<RunSummary> {
-    return new Run(this.#config, options.signal ? { signal: options.signal } : {}).execute();
+    const parsed = parseOptions(
+      z.object({
+        signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, { message: 'expected an AbortSignal' }).optional(),
+        drainTimeoutMs: z.number().min(0).optional(),
+      }),
+      options,
+      'run',
+    );
+    return new Run(this.#config, {
+      ...(parsed.signal ? { signal: parsed.signal } : {}),
+      ...(parsed.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: parsed.drainTimeoutMs }),
+    }).execute();
   }
 
   /**

@@ -109,6 +109,8 @@ class PartialBatchError extends RetryableError {
 /** @internal Options of one run. */
 export interface RunOptions {
   readonly signal?: AbortSignal;
+  /** After `signal` aborts, how long in-flight work may finish before it is abandoned. */
+  readonly drainTimeoutMs?: number;
   /** Replay mode: these dead letters are the source; no checkpoint is read or committed. */
   readonly replay?: readonly DeadLetter[];
 }
@@ -153,9 +155,15 @@ export class Run {
   readonly #cfg: RunnerConfig;
   readonly runId: string;
   readonly #replay: readonly DeadLetter[] | undefined;
+  /** Hard stop: aborts sink writes, retries and steps (fatal error, or a drain that took too long). */
   readonly #stop = new AbortController();
+  /** Soft stop: no more source batches; what was read is still written and committed (drain). */
+  readonly #stopReading = new AbortController();
+  readonly #drainTimeoutMs: number;
   readonly #userSignal: AbortSignal | undefined;
   readonly #idPrefix: string;
+  /** Aborted when the run is over, to cancel the drain timer. */
+  readonly #drained = new AbortController();
 
   #lease: Lease | undefined;
   #checkpoint: StoredCheckpoint | undefined;
@@ -190,6 +198,7 @@ export class Run {
     this.#cfg = cfg;
     this.#replay = options.replay;
     this.#userSignal = options.signal;
+    this.#drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
     this.#startedAt = cfg.clock.now();
     this.runId = newRunId(this.#startedAt);
     this.#idPrefix = `${cfg.id}:`;
@@ -199,7 +208,16 @@ export class Run {
     const cfg = this.#cfg;
     const signal = this.#userSignal;
     if (signal?.aborted) throw signal.reason;
-    const onUserAbort = (): void => this.#stop.abort(signal?.reason);
+    const onUserAbort = (): void => {
+      // Graceful: stop reading, let what was read finish; abandon it only after the drain timeout.
+      this.#stopReading.abort(signal?.reason);
+      if (this.#drainTimeoutMs <= 0) this.#stop.abort(signal?.reason);
+      else
+        cfg.clock.sleep(this.#drainTimeoutMs, this.#drained.signal).then(
+          () => this.#stop.abort(signal?.reason),
+          () => undefined,
+        );
+    };
     signal?.addEventListener('abort', onUserAbort, { once: true });
     const owner = cfg.owner ?? `${hostname()}/${process.pid}/${this.runId}`;
     this.#lease = await cfg.checkpoints.acquireLease(cfg.id, owner, cfg.leaseTtlMs, signal);
@@ -245,6 +263,7 @@ export class Run {
       await this.#flushAudit().catch(() => undefined);
     } finally {
       this.#unsubscribePause?.();
+      this.#drained.abort();
       signal?.removeEventListener('abort', onUserAbort);
       this.#stopRenewal?.abort();
       await renewal;
@@ -262,7 +281,7 @@ export class Run {
 
   #summary(): RunSummary {
     const endedAt = this.#cfg.clock.now();
-    const status = this.#fatal ? 'failed' : this.#stop.signal.aborted ? 'aborted' : 'completed';
+    const status = this.#fatal ? 'failed' : this.#userSignal?.aborted ? 'aborted' : 'completed';
     const fatal = this.#fatal;
     return {
       pipelineId: this.#cfg.id,
@@ -288,11 +307,9 @@ export class Run {
   #fail(error: Error): void {
     if (this.#fatal) return;
     // An abort the user asked for is not a failure: the run ends `aborted`.
-    if (this.#userSignal?.aborted && (error === this.#userSignal.reason || error.name === 'AbortError')) {
-      if (!this.#stop.signal.aborted) this.#stop.abort(this.#userSignal.reason);
-      return;
-    }
+    if (this.#userSignal?.aborted && (error === this.#userSignal.reason || error.name === 'AbortError')) return;
     this.#fatal = error;
+    if (!this.#stopReading.signal.aborted) this.#stopReading.abort(error);
     if (!this.#stop.signal.aborted) this.#stop.abort(error);
   }
 
@@ -343,7 +360,7 @@ export class Run {
 
   async #readLoop(): Promise<void> {
     const cfg = this.#cfg;
-    const stop = this.#stop.signal;
+    const stop = this.#stopReading.signal;
     let iterator: AsyncIterator<SourceBatch<unknown, unknown>> | undefined;
     const open = (): AsyncIterator<SourceBatch<unknown, unknown>> => {
       if (this.#replay) return replaySource(this.#replay, cfg.batchSize)[Symbol.asyncIterator]();
@@ -392,23 +409,35 @@ export class Run {
         );
       }
     };
+    // A stop request must not wait for a source that is slow to yield (a long poll, an idle inbox).
+    let onStop: (() => void) | undefined;
+    const stopped = new Promise<'stopped'>((resolve) => {
+      onStop = () => resolve('stopped');
+      stop.addEventListener('abort', onStop, { once: true });
+    });
+    let pendingNext = false;
     try {
       while (!stop.aborted) {
-        let result: IteratorResult<SourceBatch<unknown, unknown>>;
-        if (this.#buffer.records.length > 0 && Number.isFinite(cfg.maxWaitMs)) {
-          result = await this.#nextWithin(next(), cfg.maxWaitMs);
-        } else {
-          result = await next();
+        const pending = this.#buffer.records.length > 0 && Number.isFinite(cfg.maxWaitMs) ? this.#nextWithin(next(), cfg.maxWaitMs) : next();
+        pendingNext = true;
+        const result = await Promise.race([pending, stopped]);
+        if (result === 'stopped') {
+          pending.catch(() => undefined);
+          break;
         }
+        pendingNext = false;
         if (result.done || stop.aborted) break;
         await this.#acceptPage(result.value);
       }
     } catch (error) {
       if (!stop.aborted) this.#fail(toError(error));
     } finally {
+      if (onStop) stop.removeEventListener('abort', onStop);
       if (iterator?.return) {
-        // Let the source clean up; its own errors on the way out must not hide the run's result.
-        await Promise.resolve(iterator.return()).catch(() => undefined);
+        // Let the source clean up; its own errors on the way out must not hide the run's result. With a
+        // read still pending, return() would queue behind it, so it is not awaited then.
+        const closing = Promise.resolve(iterator.return()).catch(() => undefined);
+        if (!pendingNext) await closing;
       }
     }
   }

@@ -109,26 +109,53 @@ describe('steps', () => {
 });
 
 describe('abort', () => {
-  it('returns an aborted summary with in-flight records, commits what is safe, and the next run re-reads the rest', async () => {
+  it('drains gracefully: no new batches are read, what was read is written and committed, nothing is delivered twice', async () => {
     const stores = memoryStores();
     const controller = new AbortController();
-    const written: string[] = [];
-    let stopped = false;
-    const p = pipeline({ id: 'abort', source: memorySource(rows(30), { pageSize: 10 }), stores, batch: { size: 10 } }).to({
-      name: 'stops',
-      write: async (records: readonly SinkRecord<{ id: number }>[], ctx) => {
-        if (records[0]!.key === '10' && !stopped) {
-          stopped = true;
-          controller.abort(new Error('SIGTERM'));
-          throw ctx.signal.reason;
-        }
-        written.push(...records.map((r) => r.key));
+    const deliveries = new Map<string, number>();
+    const p = pipeline({ id: 'drain', source: memorySource(rows(50), { pageSize: 10 }), stores, batch: { size: 10 } }).to({
+      name: 'counting',
+      write: async (records: readonly SinkRecord<{ id: number }>[]) => {
+        if (records[0]!.key === '10') controller.abort(new Error('SIGTERM'));
+        await new Promise((resolve) => setImmediate(resolve));
+        for (const r of records) deliveries.set(r.key, (deliveries.get(r.key) ?? 0) + 1);
       },
     });
     const summary = await p.run({ signal: controller.signal });
     expect(summary.status).toBe('aborted');
+    expect(summary.inFlight).toBe(0);
+    expect(summary.read).toBeLessThan(50);
+    expect(summary.written).toBe(summary.read);
+    expect(summary.checkpoint?.cursor).toEqual({ offset: summary.read });
+    const next = await p.run();
+    expect(next).toMatchObject({ status: 'completed', read: 50 - summary.read });
+    expect(deliveries.size).toBe(50);
+    expect([...deliveries.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('abandons in-flight writes after drainTimeoutMs, commits what is safe, and the next run re-reads the rest', async () => {
+    const stores = memoryStores();
+    const controller = new AbortController();
+    let stopped = false;
+    const p = pipeline({ id: 'abandon', source: memorySource(rows(30), { pageSize: 10 }), stores, batch: { size: 10 } }).to({
+      name: 'hangs',
+      write: async (records: readonly SinkRecord<{ id: number }>[], ctx) => {
+        if (records[0]!.key === '10' && !stopped) {
+          stopped = true;
+          controller.abort(new Error('SIGTERM'));
+          // A write that only ends when its signal says so.
+          await new Promise((_, reject) => {
+            if (ctx.signal.aborted) reject(ctx.signal.reason);
+            else ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true });
+          });
+        }
+      },
+    });
+    const summary = await p.run({ signal: controller.signal, drainTimeoutMs: 0 });
+    expect(summary.status).toBe('aborted');
     expect(summary.written).toBe(10);
     expect(summary.read).toBe(summary.written + summary.inFlight);
+    expect(summary.inFlight).toBeGreaterThan(0);
     expect(summary.checkpoint?.cursor).toEqual({ offset: 10 });
     const next = await p.run();
     expect(next).toMatchObject({ status: 'completed', read: 20, written: 20 });
