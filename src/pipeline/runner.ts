@@ -189,6 +189,8 @@ export class Run {
 
   #committing: Promise<void> | undefined;
   #commitRunning = false;
+  /** Records of the pages the running commit covers. */
+  #committingRecords = 0;
   /** Replay: source keys that ended written or skipped, whose dead letters are removed. */
   readonly #replayResolved: string[] = [];
   #commitAgain = false;
@@ -409,18 +411,13 @@ export class Run {
         );
       }
     };
-    // A stop request must not wait for a source that is slow to yield (a long poll, an idle inbox).
-    let onStop: (() => void) | undefined;
-    const stopped = new Promise<'stopped'>((resolve) => {
-      onStop = () => resolve('stopped');
-      stop.addEventListener('abort', onStop, { once: true });
-    });
     let pendingNext = false;
     try {
       while (!stop.aborted) {
         const pending = this.#buffer.records.length > 0 && Number.isFinite(cfg.maxWaitMs) ? this.#nextWithin(next(), cfg.maxWaitMs) : next();
         pendingNext = true;
-        const result = await Promise.race([pending, stopped]);
+        // A stop request must not wait for a source that is slow to yield (a long poll, an idle inbox).
+        const result = await untilStopped(pending, stop);
         if (result === 'stopped') {
           pending.catch(() => undefined);
           break;
@@ -432,7 +429,6 @@ export class Run {
     } catch (error) {
       if (!stop.aborted) this.#fail(toError(error));
     } finally {
-      if (onStop) stop.removeEventListener('abort', onStop);
       if (iterator?.return) {
         // Let the source clean up; its own errors on the way out must not hide the run's result. With a
         // read still pending, return() would queue behind it, so it is not awaited then.
@@ -717,9 +713,30 @@ export class Run {
     }
   }
 
+  /**
+   * Waits until a write may start: fewer than `concurrency` writes in flight, and — while a commit is
+   * under way — less than `batch.size × concurrency` records written but not yet committed. The second
+   * rule bounds what a crash can make the next run deliver again, even when commits are slower than writes.
+   */
   async #waitForSlot(): Promise<void> {
-    while (this.#inflight.size >= this.#cfg.concurrency) await Promise.race(this.#inflight);
+    const cfg = this.#cfg;
+    for (;;) {
+      if (this.#inflight.size >= cfg.concurrency) await Promise.race(this.#inflight);
+      else if (this.#commitRunning && this.#handledUncommitted() >= cfg.batchSize * cfg.concurrency) await this.#committing;
+      else return;
+    }
   }
+
+  /** Records of pages that are fully handled but whose cursor is not committed yet. */
+  #handledUncommitted(): number {
+    let records = this.#committingRecords;
+    for (const page of this.#pages) {
+      if (!page.readDone || page.pending > 0) break;
+      records += page.records.length;
+    }
+    return records;
+  }
+
 
   /** Starts a sink write for the buffered records (at most one batch; all of them when `all`). */
   #flushBuffer(all: boolean): void {
@@ -966,7 +983,12 @@ export class Run {
     do {
       this.#commitAgain = false;
       let last: Page | undefined;
-      while (this.#pages[0]?.readDone && this.#pages[0].pending === 0) last = this.#pages.shift();
+      let records = 0;
+      while (this.#pages[0]?.readDone && this.#pages[0].pending === 0) {
+        last = this.#pages.shift()!;
+        records += last.records.length;
+      }
+      this.#committingRecords = records;
       // Pages fully handled before a failure are still committed: that is the safe point.
       if (!last) {
         await this.#flushAudit().catch((error: unknown) => this.#fail(toError(error)));
@@ -988,6 +1010,7 @@ export class Run {
           () => cfg.checkpoints.commit(lease, { cursor: toJsonSafe(cursor, cfg.source.name), expectedVersion, runId: this.runId }),
           { operation: 'checkpoint commit' },
         );
+        this.#committingRecords = 0;
         cfg.emitter.emit('checkpoint', { pipelineId: cfg.id, runId: this.runId, cursor: this.#checkpoint.cursor, version: this.#checkpoint.version });
       } catch (error) {
         this.#fail(toError(error));
@@ -1009,6 +1032,28 @@ export class Run {
     this.#auditBuffer = [];
     await cfg.policy.run(() => cfg.audit!.write(events), { operation: 'audit write' });
   }
+}
+
+/**
+ * Settles like `pending`, or with `'stopped'` once `signal` aborts, and leaves no listener behind (a
+ * `Promise.race` against a long-lived promise would keep every page alive until the run ends).
+ */
+function untilStopped<T>(pending: Promise<T>, signal: AbortSignal): Promise<T | 'stopped'> {
+  if (signal.aborted) return Promise.resolve('stopped');
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => resolve('stopped');
+    signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 function emptyBatch(): SinkBatch {

@@ -388,10 +388,9 @@ export class BottleneckRateLimiter implements RateLimiter {
       own['reservoirRefreshAmount'] = rate.limit;
       own['reservoirRefreshInterval'] = rate.intervalMs;
       const extra = this.settings.bottleneck ?? {};
-      const local = (extra.datastore ?? 'local') === 'local' && extra.connection == null;
-      // The local datastore refreshes the reservoir on its heartbeat (every 250 ms by default), which
-      // would stretch a 1 s window by up to a quarter; tick at 1/20 of the window instead.
-      if (local && extra['heartbeatInterval'] === undefined) {
+      // Bottleneck refreshes the reservoir on its heartbeat (250 ms by default locally, 5 s with the Redis
+      // datastore), which would stretch a 1 s window by a quarter, or to 5 s; tick at 1/20 of the window.
+      if (extra['heartbeatInterval'] === undefined) {
         own['heartbeatInterval'] = Math.min(250, Math.max(10, Math.floor(rate.intervalMs / 20)));
       }
     }

@@ -187,11 +187,21 @@ class PRetryPolicy implements RetryPolicy {
     const { operation, signal, onRetry } = options;
     const { clock } = this.#options;
     const start = clock.now();
-    let attemptsMade = 0;
+    let attemptsMade = 1;
+    // Fast path: most operations succeed at once, and p-retry's machinery costs a few µs per call.
+    signal?.throwIfAborted();
+    let firstFailure: unknown;
+    try {
+      return await fn(1);
+    } catch (thrown) {
+      firstFailure = thrown;
+    }
 
     const attempt = async (attemptNumber: number): Promise<T> => {
       attemptsMade = attemptNumber;
       try {
+        // Attempt 1 already ran above; p-retry sees its failure as its own first attempt.
+        if (attemptNumber === 1) throw firstFailure;
         return await fn(attemptNumber);
       } catch (thrown) {
         let errorClass: ErrorClass;

@@ -1,0 +1,136 @@
+import type { AuditEvent, AuditQuery, AuditStore } from '../stores/audit-store.js';
+import { toJsonText } from '../stores/memory/json.js';
+import { throwIfAborted } from '../stores/memory/signal.js';
+import { checkLimit } from '../stores/memory/validate.js';
+import { Database, type Statement } from './database.js';
+import { parseStoreOptions, type PostgresStoreOptions } from './options.js';
+import { checkText, parseStoredJson, toNumber } from './text.js';
+
+/** Rows deleted per statement by `deleteOlderThan`: short transactions, no long lock or WAL burst. */
+const DELETE_CHUNK = 10_000;
+
+/**
+ * An {@link AuditStore} in PostgreSQL (table `<schema>.audit`).
+ *
+ * `write` inserts a whole batch in one statement (arrays through `unnest`), durable when it resolves.
+ * The filter fields are columns, the rest of each event is JSON text (payloads containing U+0000
+ * round-trip). Indexes: `(key, pipeline_id, id)` for "what happened to order 1042?" (with or without the
+ * pipeline), `(run_id, id)` for a run, `(at)` for time ranges and retention. Events come back in the
+ * order written (an identity column). `deleteOlderThan` deletes in chunks of 10,000 rows, so retention
+ * on a large table never holds one long transaction.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * import { PostgresAuditStore } from 'syncline/postgres';
+ *
+ * const audit = new PostgresAuditStore({ pool: new pg.Pool({ connectionString: process.env.DATABASE_URL }) });
+ * const history = await audit.query({ pipelineId: 'orders-to-invoices', key: 'order-1042' });
+ * ```
+ * @see {@link AuditStore}; {@link postgresStores} for every store at once.
+ */
+export class PostgresAuditStore implements AuditStore {
+  readonly #db: Database;
+  readonly #sql: { readonly write: Statement; readonly deleteChunk: Statement };
+
+  constructor(options: PostgresStoreOptions) {
+    const resolved = parseStoreOptions(options, '`new PostgresAuditStore(options)`');
+    const db = (this.#db = new Database(resolved.pool, resolved));
+    const s = db.s;
+    this.#sql = {
+      write: db.statement(
+        `INSERT INTO ${s}.audit (at, pipeline_id, run_id, type, key, detail_json)
+         SELECT t.at, t.pipeline_id, t.run_id, t.type, t.key, t.detail_json
+         FROM unnest($1::float8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+           WITH ORDINALITY AS t(at, pipeline_id, run_id, type, key, detail_json, ord)
+         ORDER BY t.ord`,
+      ),
+      deleteChunk: db.statement(`DELETE FROM ${s}.audit WHERE id IN (SELECT id FROM ${s}.audit WHERE at < $1 LIMIT ${DELETE_CHUNK})`),
+    };
+  }
+
+  /** Creates or migrates the schema now instead of on first use. */
+  migrate(signal?: AbortSignal): Promise<void> {
+    return this.#db.migrate(signal);
+  }
+
+  async write(events: readonly AuditEvent[], signal?: AbortSignal): Promise<void> {
+    throwIfAborted(signal);
+    if (events.length === 0) return;
+    const at: number[] = [];
+    const pipelineIds: string[] = [];
+    const runIds: string[] = [];
+    const types: string[] = [];
+    const keys: (string | null)[] = [];
+    const details: (string | null)[] = [];
+    for (const event of events) {
+      const { at: time, pipelineId, runId, type, key, ...rest } = event;
+      checkText(pipelineId, 'pipelineId', 'audit.write');
+      checkText(runId, 'runId', 'audit.write');
+      checkText(type, 'type', 'audit.write');
+      if (key !== undefined) checkText(key, 'key', 'audit.write');
+      const detail = toJsonText(rest, `the \`${type}\` audit event of pipeline \`${pipelineId}\``);
+      at.push(time);
+      pipelineIds.push(pipelineId);
+      runIds.push(runId);
+      types.push(type);
+      keys.push(key ?? null);
+      details.push(detail === '{}' ? null : detail);
+    }
+    await this.#db.query(this.#sql.write, [at, pipelineIds, runIds, types, keys, details], signal);
+  }
+
+  async query(query: AuditQuery, signal?: AbortSignal): Promise<AuditEvent[]> {
+    throwIfAborted(signal);
+    const where = 'audit.query';
+    const limit = checkLimit(query.limit ?? 1000, where);
+    const conditions: string[] = [];
+    const values: unknown[] = [];
+    const add = (sql: string, value: unknown): void => {
+      values.push(value);
+      conditions.push(`${sql} $${values.length}`);
+    };
+    if (query.key !== undefined) add('key =', checkText(query.key, 'key', where));
+    if (query.pipelineId !== undefined) add('pipeline_id =', checkText(query.pipelineId, 'pipelineId', where));
+    if (query.runId !== undefined) add('run_id =', checkText(query.runId, 'runId', where));
+    if (query.type !== undefined) add('type =', checkText(query.type, 'type', where));
+    if (query.since !== undefined) add('at >=', query.since);
+    if (query.until !== undefined) add('at <', query.until);
+    values.push(limit);
+    const statement = this.#db.statement(
+      `SELECT at, pipeline_id, run_id, type, key, detail_json FROM ${this.#db.s}.audit
+       ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''} ORDER BY id LIMIT $${values.length}`,
+    );
+    const { rows } = await this.#db.query(statement, values, signal);
+    return rows.map((row) => {
+      const detail =
+        row['detail_json'] === null
+          ? {}
+          : parseStoredJson<Partial<AuditEvent>>(
+              row['detail_json'],
+              `An audit event of pipeline \`${String(row['pipeline_id'])}\` in ${this.#db.s}.audit`,
+              'The row was edited or damaged: fix its detail_json, or delete the row.',
+            );
+      const event: AuditEvent = {
+        ...detail,
+        at: toNumber(row['at']),
+        pipelineId: String(row['pipeline_id']),
+        runId: String(row['run_id']),
+        type: row['type'] as AuditEvent['type'],
+        ...(row['key'] === null ? {} : { key: String(row['key']) }),
+      };
+      return event;
+    });
+  }
+
+  async deleteOlderThan(epochMs: number, signal?: AbortSignal): Promise<number> {
+    throwIfAborted(signal);
+    let deleted = 0;
+    for (;;) {
+      const { rowCount } = await this.#db.query(this.#sql.deleteChunk, [epochMs], signal);
+      deleted += rowCount ?? 0;
+      // Each round deletes at least one row or stops, so the loop ends.
+      if ((rowCount ?? 0) < DELETE_CHUNK) return deleted;
+    }
+  }
+}

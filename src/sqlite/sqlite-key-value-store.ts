@@ -1,0 +1,178 @@
+import type { JsonValue } from '../internal/json.js';
+import type { KeyValueEntry, KeyValueSetOptions, KeyValueSetResult, KeyValueStore } from '../stores/key-value-store.js';
+import { toJsonText } from '../stores/memory/json.js';
+import { throwIfAborted } from '../stores/memory/signal.js';
+import { checkLimit, checkTtl } from '../stores/memory/validate.js';
+import type { Clock } from '../time/clock.js';
+import type { OperationContext, SqliteConnection } from './connection.js';
+import type { SqliteValue } from './sqlite-database.js';
+
+const SELECT_CURRENT = 'SELECT version, expires_at FROM syncline_kv WHERE namespace = ? AND key = ?';
+const UPSERT =
+  'INSERT INTO syncline_kv (namespace, key, value, version, expires_at) VALUES (?, ?, ?, ?, ?) ' +
+  'ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, version = excluded.version, expires_at = excluded.expires_at';
+const SELECT_LIVE =
+  'SELECT value, version, expires_at FROM syncline_kv WHERE namespace = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)';
+// Deletes an expired row too (it is invisible anyway) and reports whether the row was live.
+const DELETE_RETURNING = 'DELETE FROM syncline_kv WHERE namespace = ? AND key = ? RETURNING expires_at';
+const DELETE_EXPIRED_CHUNK =
+  'DELETE FROM syncline_kv WHERE (namespace, key) IN ' +
+  '(SELECT namespace, key FROM syncline_kv WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)';
+const DELETE_EXPIRED_CHUNK_ROWS = 5_000;
+
+/**
+ * The {@link KeyValueStore} of `sqliteStores()`: entries in the `syncline_kv` table, values as JSON
+ * text.
+ *
+ * `set` is one `BEGIN IMMEDIATE` transaction (read the version, compare, write), so compare-and-set is
+ * atomic also across processes sharing the file. Keys are ordered by SQLite's `BINARY` collation,
+ * i.e. by UTF-8 bytes, which is Unicode code point order; `prefix` is matched literally with an index
+ * range, not with `LIKE`. Expired entries are invisible at once and their rows are replaced by the
+ * next `set` or `delete` of the key; {@link SqliteKeyValueStore.deleteExpired} removes the rest.
+ *
+ * Build it with {@link sqliteStores}; it shares the bundle's connection.
+ *
+ * @example
+ * ```ts
+ * import { sqliteStores } from 'syncline/sqlite';
+ *
+ * const { kv } = sqliteStores();
+ * const { ok } = await kv.set('links', 'order:1042', { invoice: 'INV-7' }, { ifVersion: 0 });
+ * ```
+ * @see {@link KeyValueStore}
+ */
+export class SqliteKeyValueStore implements KeyValueStore {
+  readonly #db: SqliteConnection;
+  readonly #clock: Clock;
+
+  /** @internal Use {@link sqliteStores}. */
+  constructor(connection: SqliteConnection, clock: Clock) {
+    this.#db = connection;
+    this.#clock = clock;
+  }
+
+  async get(namespace: string, key: string, signal?: AbortSignal): Promise<KeyValueEntry | undefined> {
+    throwIfAborted(signal);
+    const context = { operation: 'kv.get' };
+    return this.#db.use(context, () => {
+      const row = this.#db.get(SELECT_LIVE, namespace, key, this.#clock.now());
+      return row && this.#entry(row, namespace, key, context);
+    });
+  }
+
+  async set(
+    namespace: string,
+    key: string,
+    value: JsonValue,
+    options: KeyValueSetOptions = {},
+    signal?: AbortSignal,
+  ): Promise<KeyValueSetResult> {
+    throwIfAborted(signal);
+    const ttlMs = options.ttlMs === undefined ? undefined : checkTtl(options.ttlMs, 'kv.set');
+    const json = toJsonText(value, `the value of \`kv.set\` for key \`${key}\` in namespace \`${namespace}\``);
+    return this.#db.write({ operation: 'kv.set' }, () => {
+      const now = this.#clock.now();
+      const row = this.#db.get(SELECT_CURRENT, namespace, key);
+      const expiresAt = row?.['expires_at'];
+      const live = row !== undefined && (typeof expiresAt !== 'number' || now < expiresAt);
+      const current = live ? Number(row['version']) : 0;
+      if (options.ifVersion !== undefined && options.ifVersion !== current) return { ok: false, version: current };
+      const version = current + 1;
+      this.#db.run(UPSERT, namespace, key, json, version, ttlMs === undefined ? null : now + ttlMs);
+      return { ok: true, version };
+    });
+  }
+
+  async delete(namespace: string, key: string, signal?: AbortSignal): Promise<boolean> {
+    throwIfAborted(signal);
+    return this.#db.use({ operation: 'kv.delete' }, () => {
+      const now = this.#clock.now();
+      const row = this.#db.get(DELETE_RETURNING, namespace, key);
+      if (!row) return false;
+      const expiresAt = row['expires_at'];
+      return typeof expiresAt !== 'number' || now < expiresAt;
+    });
+  }
+
+  async list(
+    namespace: string,
+    options: { readonly prefix?: string; readonly after?: string; readonly limit?: number } = {},
+    signal?: AbortSignal,
+  ): Promise<{ key: string; entry: KeyValueEntry }[]> {
+    throwIfAborted(signal);
+    const limit = options.limit === undefined ? -1 : checkLimit(options.limit, 'kv.list');
+    const { prefix = '', after } = options;
+    const conditions = ['namespace = ?', '(expires_at IS NULL OR expires_at > ?)'];
+    const parameters: SqliteValue[] = [namespace, this.#clock.now()];
+    if (prefix !== '') {
+      conditions.push('key >= ?');
+      parameters.push(prefix);
+      const upper = prefixUpperBound(prefix);
+      if (upper !== undefined) {
+        conditions.push('key < ?');
+        parameters.push(upper);
+      }
+    }
+    if (after !== undefined) {
+      conditions.push('key > ?');
+      parameters.push(after);
+    }
+    const sql = `SELECT key, value, version, expires_at FROM syncline_kv WHERE ${conditions.join(' AND ')} ORDER BY key LIMIT ?`;
+    const context = { operation: 'kv.list' };
+    return this.#db.use(context, () =>
+      this.#db.all(sql, ...parameters, limit).map((row) => {
+        const key = String(row['key']);
+        return { key, entry: this.#entry(row, namespace, key, context) };
+      }),
+    );
+  }
+
+  /**
+   * Deletes the rows of expired entries (already invisible to every method) and returns how many.
+   * Call it now and then when many keys get a TTL and are never touched again.
+   *
+   * @example
+   * ```ts
+   * import { sqliteStores } from 'syncline/sqlite';
+   *
+   * const { kv } = sqliteStores();
+   * setInterval(() => void kv.deleteExpired(), 3_600_000).unref();
+   * ```
+   */
+  async deleteExpired(signal?: AbortSignal): Promise<number> {
+    throwIfAborted(signal);
+    let deleted = 0;
+    for (;;) {
+      const now = this.#clock.now();
+      const removed = this.#db.write({ operation: 'kv.deleteExpired' }, () => this.#db.run(DELETE_EXPIRED_CHUNK, now, DELETE_EXPIRED_CHUNK_ROWS));
+      deleted += removed;
+      if (removed < DELETE_EXPIRED_CHUNK_ROWS) return deleted;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      throwIfAborted(signal);
+    }
+  }
+
+  #entry(row: Record<string, SqliteValue>, namespace: string, key: string, context: OperationContext): KeyValueEntry {
+    const value = this.#db.json<JsonValue>(row['value'], `the value of key \`${key}\` in namespace \`${namespace}\` in \`syncline_kv\``, context);
+    const version = Number(row['version']);
+    const expiresAt = row['expires_at'];
+    return typeof expiresAt === 'number' ? { value, version, expiresAt } : { value, version };
+  }
+}
+
+/**
+ * The least string above every string that starts with `prefix`, in code point order: the prefix
+ * with its last code point incremented (dropping trailing U+10FFFF). `undefined` when there is none.
+ */
+function prefixUpperBound(prefix: string): string | undefined {
+  const codePoints = Array.from(prefix, (char) => char.codePointAt(0) ?? 0);
+  while (codePoints.length > 0) {
+    const last = codePoints.pop() ?? 0;
+    if (last < 0x10ffff) {
+      // UTF-8 has no surrogates: the code point after U+D7FF is U+E000.
+      codePoints.push(last === 0xd7ff ? 0xe000 : last + 1);
+      return String.fromCodePoint(...codePoints);
+    }
+  }
+  return undefined;
+}
