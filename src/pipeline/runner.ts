@@ -73,13 +73,32 @@ const SKIPPED = 2;
 const DEAD = 3;
 type Outcome = typeof WRITTEN | typeof SKIPPED | typeof DEAD;
 
-/** @internal A sink batch: parallel arrays keep the hot path free of wrapper objects. */
-interface SinkBatch {
-  readonly records: SinkRecord<unknown>[];
+/**
+ * @internal A run of consecutive sink records that came from one page: the step outputs
+ * `origin[offset … offset + count)` of `page`, at `start …` in the batch.
+ */
+interface Segment {
+  readonly page: Page;
+  readonly start: number;
+  readonly count: number;
+  readonly origin: readonly number[];
+  readonly offset: number;
+  /** The records are derived (flatMap): their keys are child keys. */
+  readonly expanded: boolean;
+}
+
+/** @internal Where each record of a batch came from, built only when a batch needs per-record detail. */
+interface BatchIndex {
   readonly pages: Page[];
   readonly origins: number[];
-  /** Set for records of expanded pages. */
   readonly childKeys: (string | undefined)[];
+}
+
+/** @internal A sink batch: the records, and per page segment where they came from (no per-record bookkeeping). */
+interface SinkBatch {
+  readonly records: SinkRecord<unknown>[];
+  readonly segments: Segment[];
+  index: BatchIndex | undefined;
 }
 
 interface PendingDeadLetter {
@@ -246,7 +265,7 @@ export class Run {
       }
       cfg.emitter.emit('run:start', { pipelineId: cfg.id, runId: this.runId, cursor, replay: this.#replay !== undefined });
       await this.#readLoop();
-      if (!this.#stop.signal.aborted) this.#flushBuffer(true);
+      if (!this.#stop.signal.aborted) this.#flushBuffer();
       while (this.#inflight.size > 0) await Promise.all(this.#inflight);
       while (this.#background.size > 0) await Promise.all(this.#background);
       if (this.#replay) await this.#resolveReplayed();
@@ -412,12 +431,21 @@ export class Run {
       }
     };
     let pendingNext = false;
+    // One abort listener for the whole loop, waking whichever read is pending (a listener per page costs
+    // more than the page, and racing a long-lived promise would keep every page alive).
+    let wake: ((stopped: 'stopped') => void) | undefined;
+    const onStop = (): void => wake?.('stopped');
+    stop.addEventListener('abort', onStop, { once: true });
     try {
       while (!stop.aborted) {
         const pending = this.#buffer.records.length > 0 && Number.isFinite(cfg.maxWaitMs) ? this.#nextWithin(next(), cfg.maxWaitMs) : next();
         pendingNext = true;
         // A stop request must not wait for a source that is slow to yield (a long poll, an idle inbox).
-        const result = await untilStopped(pending, stop);
+        const result = await new Promise<IteratorResult<SourceBatch<unknown, unknown>> | 'stopped'>((resolve, reject) => {
+          wake = resolve;
+          pending.then(resolve, reject);
+        });
+        wake = undefined;
         if (result === 'stopped') {
           pending.catch(() => undefined);
           break;
@@ -429,6 +457,7 @@ export class Run {
     } catch (error) {
       if (!stop.aborted) this.#fail(toError(error));
     } finally {
+      stop.removeEventListener('abort', onStop);
       if (iterator?.return) {
         // Let the source clean up; its own errors on the way out must not hide the run's result. With a
         // read still pending, return() would queue behind it, so it is not awaited then.
@@ -448,7 +477,7 @@ export class Run {
     const first = await Promise.race([pending.then(() => 'next' as const), flushed]);
     timer.abort();
     if (first === 'timeout') {
-      this.#flushBuffer(true);
+      this.#flushBuffer();
     }
     return pending;
   }
@@ -479,12 +508,16 @@ export class Run {
     this.#read += n;
     this.#batches++;
 
+    // Sized up front: growing three arrays by push costs more garbage than the records themselves.
     const keys = new Array<string>(n);
     const data = new Array<unknown>(n);
     const origin = new Array<number>(n);
-    const seen = new Set<string>();
-    const deadLetters: PendingDeadLetter[] = [];
     let m = 0;
+    const deadLetters: PendingDeadLetter[] = [];
+    // Duplicate keys: pages usually come in key order (ids, timestamps), and keys in strictly ascending
+    // shortlex order cannot repeat; only a page out of that order pays for a Set.
+    let seen: Set<string> | undefined;
+    let previous = '';
     for (let i = 0; i < n; i++) {
       const record = records[i]!;
       const key = record?.key;
@@ -494,19 +527,27 @@ export class Run {
             'Every record needs a non-empty string `key` that identifies it in the source system.',
         );
       }
-      if (seen.has(key)) {
-        deadLetters.push(this.#pendingDead(page, i, undefined, 'source', undefined, new DuplicateKeyError(key), 'permanent', 1));
-        continue;
+      if (seen === undefined) {
+        if (key.length > previous.length || (key.length === previous.length && key > previous)) previous = key;
+        else seen = new Set(keys);
       }
-      seen.add(key);
+      if (seen !== undefined) {
+        if (seen.has(key)) {
+          deadLetters.push(this.#pendingDead(page, i, undefined, 'source', undefined, new DuplicateKeyError(key), 'permanent', 1));
+          continue;
+        }
+        seen.add(key);
+      }
       keys[m] = key;
       data[m] = record.data;
       origin[m] = i;
       m++;
     }
-    keys.length = m;
-    data.length = m;
-    origin.length = m;
+    if (m < n) {
+      keys.length = m;
+      data.length = m;
+      origin.length = m;
+    }
 
     const stepBatch: StepBatch = { keys, data, origin, expanded: false };
     const runtime: StepRuntime = {
@@ -544,27 +585,23 @@ export class Run {
     }
     if (deadLetters.length > 0) this.#track(this.#deadLetter(deadLetters));
 
-    // Outputs into the sink buffer.
+    // Outputs into the sink buffer, a batch at a time; each batch notes which page segment its records are.
     const out = stepBatch;
     const prefix = this.#idPrefix;
-    let buffer = this.#buffer;
-    for (let k = 0; k < out.keys.length; k++) {
-      const o = out.origin[k]!;
-      const key = out.keys[k]!;
-      const version = records[o]!.version;
-      buffer.records.push({
-        key,
-        idempotencyKey: version === undefined ? prefix + key : `${prefix}${key}@${version}`,
-        data: out.data[k],
-      });
-      buffer.pages.push(page);
-      buffer.origins.push(o);
-      buffer.childKeys.push(expanded ? key : undefined);
-      if (buffer.records.length >= cfg.batchSize) {
-        await this.#dispatchFull();
-        // Dispatching hands the buffer to a write and starts a new one.
-        buffer = this.#buffer;
+    const total = out.keys.length;
+    for (let k = 0; k < total; ) {
+      const buffer = this.#buffer;
+      const start = buffer.records.length;
+      const take = Math.min(cfg.batchSize - start, total - k);
+      const target = buffer.records;
+      for (let j = k, end = k + take; j < end; j++) {
+        const key = out.keys[j]!;
+        const version = records[out.origin[j]!]!.version;
+        target.push({ key, idempotencyKey: version === undefined ? prefix + key : `${prefix}${key}@${version}`, data: out.data[j] });
       }
+      buffer.segments.push({ page, start, count: take, origin: out.origin, offset: k, expanded });
+      k += take;
+      if (target.length >= cfg.batchSize) await this.#dispatchFull();
     }
     page.readDone = true;
     if (page.pending === 0) this.#scheduleCommit();
@@ -709,7 +746,7 @@ export class Run {
   async #dispatchFull(): Promise<void> {
     while (this.#buffer.records.length >= this.#cfg.batchSize) {
       await this.#waitForSlot();
-      this.#flushBuffer(false);
+      this.#flushBuffer();
     }
   }
 
@@ -738,29 +775,14 @@ export class Run {
   }
 
 
-  /** Starts a sink write for the buffered records (at most one batch; all of them when `all`). */
-  #flushBuffer(all: boolean): void {
-    const cfg = this.#cfg;
-    while (this.#buffer.records.length > 0) {
-      let batch: SinkBatch;
-      if (this.#buffer.records.length <= cfg.batchSize) {
-        batch = this.#buffer;
-        this.#buffer = emptyBatch();
-      } else {
-        const b = this.#buffer;
-        const size = cfg.batchSize;
-        batch = {
-          records: b.records.splice(0, size),
-          pages: b.pages.splice(0, size),
-          origins: b.origins.splice(0, size),
-          childKeys: b.childKeys.splice(0, size),
-        };
-      }
-      const write = this.#write(batch);
-      this.#inflight.add(write);
-      void write.finally(() => this.#inflight.delete(write));
-      if (!all) return;
-    }
+  /** Starts a sink write for the buffered records (never more than `batch.size`: the buffer is cut at that). */
+  #flushBuffer(): void {
+    if (this.#buffer.records.length === 0) return;
+    const batch = this.#buffer;
+    this.#buffer = emptyBatch();
+    const write = this.#write(batch);
+    this.#inflight.add(write);
+    void write.finally(() => this.#inflight.delete(write));
   }
 
   async #write(batch: SinkBatch): Promise<void> {
@@ -782,10 +804,11 @@ export class Run {
       list.push({ attempt, at: cfg.clock.now(), errorClass, message: error.message, ...(status === undefined ? {} : { status }) });
     };
     const done = (i: number, outcome: Outcome, extra: { ref?: JsonValue; reason?: string }): void => {
-      const page = batch.pages[i]!;
-      const origin = batch.origins[i]!;
+      const index = indexOf(batch);
+      const page = index.pages[i]!;
+      const origin = index.origins[i]!;
       const record = page.records[origin]!;
-      const childKey = batch.childKeys[i];
+      const childKey = index.childKeys[i];
       if (outcome === WRITTEN) written++;
       else skipped++;
       if (cfg.audit) {
@@ -820,7 +843,8 @@ export class Run {
       }
       if (results === undefined || results === null) {
         if (indices) for (const i of indices) done(i, WRITTEN, {});
-        else for (let i = 0; i < n; i++) done(i, WRITTEN, {});
+        else if (!this.#writtenAll(batch, attempt)) for (let i = 0; i < n; i++) done(i, WRITTEN, {});
+        else written += n;
         pending = [];
         return;
       }
@@ -885,11 +909,12 @@ export class Run {
             const err = auditError(info.error);
             const list = pending ?? batch.records.map((_, i) => i);
             for (const i of list) {
-              const page = batch.pages[i]!;
-              const childKey = batch.childKeys[i];
+              const index = indexOf(batch);
+              const page = index.pages[i]!;
+              const childKey = index.childKeys[i];
               this.#audit({
                 type: 'retried',
-                key: page.records[batch.origins[i]!]!.key,
+                key: page.records[index.origins[i]!]!.key,
                 ...(childKey === undefined ? {} : { childKey }),
                 attempt: info.attempt,
                 durationMs: cfg.clock.now() - page.readAt,
@@ -927,15 +952,47 @@ export class Run {
     });
   }
 
+  /**
+   * Records a whole batch as written, a page segment at a time (the common case: the sink returned
+   * nothing). Returns false, doing nothing, when records need one-by-one handling (derived records,
+   * replays, audited payloads).
+   */
+  #writtenAll(batch: SinkBatch, attempt: number): boolean {
+    const cfg = this.#cfg;
+    if (this.#replay || cfg.auditPayload) return false;
+    for (const segment of batch.segments) if (segment.page.children) return false;
+    if (cfg.audit) {
+      // All events first: a commit scheduled below flushes (and replaces) the audit buffer.
+      const audit = this.#auditBuffer;
+      const at = cfg.clock.now();
+      const { id: pipelineId } = cfg;
+      const runId = this.runId;
+      const records = batch.records;
+      for (const { page, start, count } of batch.segments) {
+        const durationMs = at - page.readAt;
+        for (let k = start, end = start + count; k < end; k++) {
+          audit.push({ at, pipelineId, runId, type: 'written', key: records[k]!.key, attempt, durationMs });
+        }
+      }
+    }
+    for (const { page, count } of batch.segments) {
+      this.#written += count;
+      page.pending -= count;
+      if (page.pending === 0 && page.readDone) this.#scheduleCommit();
+    }
+    return true;
+  }
+
   #sinkDead(batch: SinkBatch, i: number, error: Error, attempts: DeadLetterAttempt[]): PendingDeadLetter {
     const cls: ErrorClass = 'permanent';
     const at = this.#cfg.clock.now();
     const status = errorStatus(error);
     const list = attempts.length > 0 ? attempts : [{ attempt: 1, at, errorClass: cls, message: error.message, ...(status === undefined ? {} : { status }) }];
+    const index = indexOf(batch);
     return {
-      page: batch.pages[i]!,
-      origin: batch.origins[i]!,
-      childKey: batch.childKeys[i],
+      page: index.pages[i]!,
+      origin: index.origins[i]!,
+      childKey: index.childKeys[i],
       stage: 'sink',
       step: undefined,
       error,
@@ -1034,30 +1091,24 @@ export class Run {
   }
 }
 
-/**
- * Settles like `pending`, or with `'stopped'` once `signal` aborts, and leaves no listener behind (a
- * `Promise.race` against a long-lived promise would keep every page alive until the run ends).
- */
-function untilStopped<T>(pending: Promise<T>, signal: AbortSignal): Promise<T | 'stopped'> {
-  if (signal.aborted) return Promise.resolve('stopped');
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => resolve('stopped');
-    signal.addEventListener('abort', onAbort, { once: true });
-    pending.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+function emptyBatch(): SinkBatch {
+  return { records: [], segments: [], index: undefined };
 }
 
-function emptyBatch(): SinkBatch {
-  return { records: [], pages: [], origins: [], childKeys: [] };
+/** Per-record page, origin and child key of a batch, computed once on demand. */
+function indexOf(batch: SinkBatch): BatchIndex {
+  if (batch.index) return batch.index;
+  const pages: Page[] = [];
+  const origins: number[] = [];
+  const childKeys: (string | undefined)[] = [];
+  for (const segment of batch.segments) {
+    for (let k = 0; k < segment.count; k++) {
+      pages.push(segment.page);
+      origins.push(segment.origin[segment.offset + k]!);
+      childKeys.push(segment.expanded ? batch.records[segment.start + k]!.key : undefined);
+    }
+  }
+  return (batch.index = { pages, origins, childKeys });
 }
 
 function toJsonSafe(cursor: unknown, sourceName: string): unknown {

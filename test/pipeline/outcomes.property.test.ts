@@ -109,9 +109,9 @@ describe('outcome invariants (property)', () => {
             .validate(Valid)
             .to({
               name: 'random-order',
-              write: async (records: readonly SinkRecord<{ id: number; behaviour: string; amount: number }>[]): Promise<readonly SinkResult[]> => {
+              write: async (records: readonly SinkRecord<{ id: number; behaviour: string; amount: number }>[]): Promise<readonly SinkResult[] | undefined> => {
                 await turns(delayIter.next().value as number);
-                return records.map((r) => {
+                const results = records.map((r): SinkResult => {
                   if (r.data.behaviour === 'permanent') return { key: r.key, status: 'failed', error: new PermanentError('rejected', { status: 422 }) };
                   if (r.data.behaviour === 'transient' && !transientSeen.has(r.key)) {
                     transientSeen.add(r.key);
@@ -121,6 +121,8 @@ describe('outcome invariants (property)', () => {
                   written.set(r.idempotencyKey, r as SinkRecord<Row>);
                   return { key: r.key, status: 'written' };
                 });
+                // Both sink styles: nothing (all written) when every record went through, results otherwise.
+                return results.every((r) => r.status === 'written') ? undefined : results;
               },
             });
           const summary = await p.run();
@@ -136,6 +138,10 @@ describe('outcome invariants (property)', () => {
           // Exactly once in effect: one entry per writable record.
           expect(effects).toBe(count('written'));
           expect(await stores.deadLetters.count('prop')).toBe(count('dead'));
+          // The audit holds each record's final outcome exactly once.
+          const finals = (await stores.audit.query({ pipelineId: 'prop', limit: 100_000 })).filter((e) => e.type !== 'retried');
+          expect(finals.map((e) => e.key).sort()).toEqual(rows.map((r) => String(r.id)).sort());
+          expect(finals.filter((e) => e.type === 'written')).toHaveLength(count('written'));
           if (rows.length > 0) expect(summary.checkpoint?.cursor).toEqual({ offset: rows.length });
         },
       ),
