@@ -3,8 +3,10 @@
 //
 // Pairs that are compared run identical per-record work (bench/workload.mjs): the hand-written loops are
 // what an author would write without syncline, the pipelines are the shortest syncline equivalent.
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import { LOOP_SCHEMA, LOOP_SQL, openLikeSyncline, tempDatabase, verifyDurable } from './sqlite-durable.mjs';
 import { BATCH, compiledOrderSchema, countingAuditStore, countingSink, makePage, mapOrder, orderSchema } from './workload.mjs';
 
 // The built package, as users get it. BENCH_DIST names another build's index.js (a path) to compare a
@@ -12,6 +14,9 @@ import { BATCH, compiledOrderSchema, countingAuditStore, countingSink, makePage,
 const { memoryStores, pipeline, rateLimiter } = await import(
   process.env.BENCH_DIST ? pathToFileURL(process.env.BENCH_DIST).href : '../dist/index.js'
 );
+/** `syncline/sqlite` of the same build, loaded only by the arms that use it. */
+const sqliteModule = () =>
+  import(process.env.BENCH_DIST ? pathToFileURL(join(dirname(process.env.BENCH_DIST), 'sqlite', 'index.js')).href : '../dist/sqlite/index.js');
 
 const PIPELINE_ID = 'bench';
 const ID_PREFIX = `${PIPELINE_ID}:`;
@@ -106,6 +111,109 @@ async function validatePipeline(total, { compile = true, audit = countingAuditSt
   return { delivered: sink.records, audited: audit.events, summary };
 }
 
+// ── variant 5: as 2, durable: SQLite checkpoints, dead letters and audit ────────────────────────
+//
+// Both arms get a fresh file in the OS temp dir, created with its schema in setup and deleted in
+// teardown (both untimed); teardown also checks the audit rows and the last committed cursor.
+
+/**
+ * What an author writes without syncline: per page, the same zod parse and map, the sink write, then one
+ * transaction inserting one audit row per record (JSON of the same event syncline writes, into a table
+ * with syncline's columns and indexes) and one transaction upserting the checkpoint row.
+ */
+async function durableLoop(total, { db }) {
+  const sink = countingSink();
+  const runId = `run_${Date.now().toString(36)}`;
+  const insertAudit = db.prepare(LOOP_SQL.insertAudit);
+  const insertDeadLetter = db.prepare(LOOP_SQL.insertDeadLetter);
+  const upsertCheckpoint = db.prepare(LOOP_SQL.upsertCheckpoint);
+  const transaction = (fn) => {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      fn();
+      db.exec('COMMIT');
+    } catch (error) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      throw error;
+    }
+  };
+  let version = 0;
+  for (let offset = 0; offset < total; offset += BATCH) {
+    const readAt = Date.now();
+    const end = Math.min(total, offset + BATCH);
+    const page = makePage(offset, end - offset);
+    const out = [];
+    const dead = [];
+    for (const record of page) {
+      const parsed = compiledOrderSchema.safeParse(record.data);
+      if (!parsed.success) {
+        // Never taken with the generated data; here so the loop does what a real one must.
+        dead.push({ record, message: parsed.error.message });
+        continue;
+      }
+      out.push({ key: record.key, idempotencyKey: ID_PREFIX + record.key, data: mapOrder(parsed.data) });
+    }
+    await sink.write(out);
+    const at = Date.now();
+    transaction(() => {
+      for (const record of out) {
+        const event = { at, pipelineId: PIPELINE_ID, runId, type: 'written', key: record.key, attempt: 1, durationMs: at - readAt };
+        insertAudit.run(at, PIPELINE_ID, runId, 'written', record.key, JSON.stringify(event));
+      }
+      for (const { record, message } of dead) {
+        const entry = { pipelineId: PIPELINE_ID, id: `${runId}:${record.key}`, key: record.key, data: record.data, error: message, createdAt: at };
+        insertDeadLetter.run(PIPELINE_ID, entry.id, record.key, at, JSON.stringify(entry));
+        const event = { at, pipelineId: PIPELINE_ID, runId, type: 'dead-lettered', key: record.key, attempt: 1, durationMs: at - readAt };
+        insertAudit.run(at, PIPELINE_ID, runId, 'dead-lettered', record.key, JSON.stringify(event));
+      }
+    });
+    transaction(() => upsertCheckpoint.run(PIPELINE_ID, JSON.stringify({ offset: end }), ++version, Date.now(), runId));
+  }
+  return { delivered: sink.records };
+}
+
+/** Variant 5 through syncline: `sqliteStores()` for checkpoints, dead letters and audit (on, the default). */
+async function durablePipeline(total, { stores }) {
+  const sink = countingSink();
+  const summary = await pipeline({ id: PIPELINE_ID, source: generatedSource(total), stores, batch: { size: BATCH } })
+    .validate(orderSchema)
+    .map(mapOrder)
+    .to(sink)
+    .run();
+  return { delivered: sink.records, summary };
+}
+
+/**
+ * The arm of a durable run. run-one.mjs reads `audited` after teardown, which counts the rows, so the
+ * count stays out of the timed part.
+ */
+function durableArm({ setup, run, close, tables }) {
+  return {
+    async setup() {
+      const file = tempDatabase();
+      try {
+        return { file, ...(await setup(file.path)) };
+      } catch (error) {
+        file.remove();
+        throw error;
+      }
+    },
+    async run(total, resources) {
+      const result = await run(total, resources);
+      resources.total = total;
+      return Object.defineProperty(result, 'audited', { get: () => resources.audited, enumerable: true });
+    },
+    async teardown(resources) {
+      try {
+        await close(resources);
+        resources.audited = verifyDurable(resources.file.path, { pipelineId: PIPELINE_ID, total: resources.total, ...tables });
+      } finally {
+        resources.file.remove();
+      }
+    },
+  };
+}
+
 /**
  * A rate limit that does not bind: a run makes 2,000 sink writes (1M records / 500) in well under a second,
  * and the first one-second window alone allows 10,000. The limiter still takes a permit for every write and
@@ -134,4 +242,26 @@ export const arms = {
   // would blow the time budget; `memory-audit/syncline` is the audit-on variant for a manual check.
   'memory/syncline': { run: (total) => mapPipeline(total) },
   'memory-audit/syncline': { run: (total) => mapPipeline(total, { audit: countingAuditStore() }) },
+  'durable/loop': durableArm({
+    setup(path) {
+      const db = openLikeSyncline(path);
+      db.exec(LOOP_SCHEMA);
+      return { db };
+    },
+    run: durableLoop,
+    close: ({ db }) => db.close(),
+    tables: { auditTable: 'audit', checkpointTable: 'checkpoints' },
+  }),
+  'durable/syncline': durableArm({
+    async setup(path) {
+      const { sqliteStores } = await sqliteModule();
+      const stores = sqliteStores({ path });
+      // Opens, sets WAL and synchronous=NORMAL, and creates the tables now rather than in the timed run.
+      await stores.migrate();
+      return { stores };
+    },
+    run: durablePipeline,
+    close: ({ stores }) => stores.close(),
+    tables: { auditTable: 'syncline_audit', checkpointTable: 'syncline_checkpoints' },
+  }),
 };

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Release gate: proves that the package a user installs works, not just the source tree.
 // Steps: build → publint (strict) → attw (esm-only profile) → install the packed tarball into a scratch
-// project and load every public entry point with both `import` and `require` (require(esm), Node >= 22.12).
+// project and load every public entry point with both `import` and `require` (require(esm), Node >= 22.13, which also brings node:sqlite unflagged).
 // Plain Node on purpose: it must run before anything else is trusted.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +21,9 @@ const requiredExports = {
   '.': ['SynclineError', 'isSynclineError', 'pipeline', 'memoryStores', 'retryPolicy', 'rateLimiter'],
   './testing': ['FakeClock', 'flakySink', 'runPipeline'],
   './testing/conformance': ['describeCheckpointStore', 'describeDeadLetterStore', 'describeAuditStore', 'describeKeyValueStore', 'describeInboxStore'],
+  './sqlite': ['sqliteStores', 'SqliteCorruptError', 'SqliteSchemaVersionError'],
+  './postgres': ['postgresStores', 'postgresSink', 'PostgresCheckpointStore', 'PostgresSchemaVersionError'],
+  './redis': ['redisStores', 'connectRedisStores', 'redisRateLimiter', 'RedisLayoutVersionError'],
 };
 
 /**
@@ -162,8 +165,8 @@ function smokeTest() {
 const started = Date.now();
 try {
   const [major, minor] = process.versions.node.split('.').map(Number);
-  if (major < 22 || (major === 22 && minor < 12)) {
-    throw new CheckError(`Node ${process.versions.node} is too old: the package needs >= 22.12 (require(esm)); run .ci/run or install Node 24`);
+  if (major < 22 || (major === 22 && minor < 13)) {
+    throw new CheckError(`Node ${process.versions.node} is too old: the package needs >= 22.13 (require(esm), node:sqlite); run .ci/run or install Node 24`);
   }
 
   step('build (tsup)');

@@ -64,6 +64,8 @@ export type { RateLimiter, RateLimitPause, ScheduleOptions } from './rate-limit/
 
 // Audit
 export { redact, REDACTED } from './audit/redact.js';
+export { jsonlAuditStore, JsonlAuditStore } from './audit/jsonl-audit-store.js';
+export type { JsonlAuditStoreOptions } from './audit/jsonl-audit-store.js';
 
 // Stores
 export type { AuditEvent, AuditEventType, AuditQuery, AuditStore } from './stores/audit-store.js';
@@ -115,4 +117,6 @@ export { RecordValidationError } from './errors/record-validation-error.js';
 export type { ValidationIssue } from './errors/record-validation-error.js';
 export { RunFailedError } from './errors/run-failed-error.js';
 export { NotFoundError } from './errors/not-found-error.js';
+export { StoreVersionError } from './errors/store-version-error.js';
+export { StoreCorruptError } from './errors/store-corrupt-error.js';
 export { NonError } from './errors/non-error.js';

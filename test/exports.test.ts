@@ -27,9 +27,9 @@ const entryNames = Object.keys(entry);
 const codeSubpaths = Object.keys(pkg.exports).filter((subpath) => subpath !== './package.json');
 
 describe('package.json', () => {
-  it('is an ESM-only package for Node >= 22.12 that bundlers may tree-shake', () => {
+  it('is an ESM-only package for Node >= 22.13 that bundlers may tree-shake', () => {
     expect(pkg.type).toBe('module');
-    expect(pkg.engines?.node).toBe('>=22.12');
+    expect(pkg.engines?.node).toBe('>=22.13');
     expect(pkg.sideEffects).toBe(false);
   });
 

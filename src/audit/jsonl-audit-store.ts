@@ -5,9 +5,9 @@ import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { parseOptions } from '../internal/options.js';
 import type { AuditEvent, AuditQuery, AuditStore } from '../stores/audit-store.js';
-import { toJsonText } from '../stores/memory/json.js';
-import { throwIfAborted } from '../stores/memory/signal.js';
-import { checkLimit } from '../stores/memory/validate.js';
+import { toJsonText } from '../stores/shared/json.js';
+import { throwIfAborted } from '../stores/shared/signal.js';
+import { checkLimit } from '../stores/shared/validate.js';
 
 /** Options of {@link jsonlAuditStore}. */
 export interface JsonlAuditStoreOptions {

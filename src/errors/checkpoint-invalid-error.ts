@@ -1,8 +1,8 @@
 import { SynclineError } from './syncline-error.js';
 
 /**
- * A stored checkpoint does not match the source's cursor schema (corrupt, or written by an
- * incompatible version of the source). The run stops before reading anything: syncline never
+ * A stored checkpoint is unusable: it does not match the source's cursor schema (written by an
+ * incompatible version of the source), or the store holds a row it cannot read (corrupt). The run stops before reading anything: syncline never
  * restarts from zero silently.
  */
 export class CheckpointInvalidError extends SynclineError {
@@ -15,7 +15,7 @@ export class CheckpointInvalidError extends SynclineError {
 
   constructor(pipelineId: string, problems: readonly string[], options: { cause?: unknown } = {}) {
     super(
-      `Stored checkpoint of pipeline \`${pipelineId}\` does not match the source's cursor schema: ${problems.join('; ')}. ` +
+      `Stored checkpoint of pipeline \`${pipelineId}\` is unusable: ${problems.join('; ')}. ` +
         'Nothing was read. Fix the stored cursor, migrate it, or reset it on purpose with `checkpoints.reset(pipelineId)` to start over.',
       options,
     );

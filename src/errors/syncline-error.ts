@@ -23,6 +23,8 @@ export type SynclineErrorCode =
   | 'RECORD_INVALID'
   | 'RUN_FAILED'
   | 'NOT_FOUND'
+  | 'STORE_VERSION'
+  | 'STORE_CORRUPT'
   | 'NON_ERROR';
 
 const brand = Symbol.for('syncline.error');

@@ -339,7 +339,7 @@ export class Run {
     if (result.success) return result.data;
     const problems = result.error.issues.map((issue) => {
       const path = issue.path.length > 0 ? issue.path.map(String).join('.') : '(cursor)';
-      return `${path}: ${issue.message}`;
+      return `the cursor does not match the source's cursorSchema at ${path}: ${issue.message}`;
     });
     throw new CheckpointInvalidError(this.#cfg.id, problems, { cause: result.error });
   }
@@ -1063,8 +1063,22 @@ export class Run {
         await this.#flushAudit();
         const lease = this.#lease!;
         const expectedVersion = this.#checkpoint?.version ?? 0;
+        const commit = { cursor: toJsonSafe(cursor, cfg.source.name), expectedVersion, runId: this.runId };
         this.#checkpoint = await cfg.policy.run(
-          () => cfg.checkpoints.commit(lease, { cursor: toJsonSafe(cursor, cfg.source.name), expectedVersion, runId: this.runId }),
+          async (attempt) => {
+            try {
+              return await cfg.checkpoints.commit(lease, commit);
+            } catch (error) {
+              // A retried commit whose first try landed but whose answer was lost meets its own version.
+              if (attempt > 1 && isSynclineError(error) && error.code === 'CHECKPOINT_CONFLICT') {
+                const stored = await cfg.checkpoints.load(cfg.id);
+                if (stored?.runId === this.runId && stored.version === expectedVersion + 1 && JSON.stringify(stored.cursor) === JSON.stringify(commit.cursor)) {
+                  return stored;
+                }
+              }
+              throw error;
+            }
+          },
           { operation: 'checkpoint commit' },
         );
         this.#committingRecords = 0;

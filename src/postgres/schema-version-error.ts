@@ -1,4 +1,4 @@
-import { SynclineError } from '../errors/syncline-error.js';
+import { StoreVersionError } from '../errors/store-version-error.js';
 
 /**
  * The PostgreSQL schema holding syncline's tables is at a version this code cannot use: newer than it
@@ -14,10 +14,8 @@ import { SynclineError } from '../errors/syncline-error.js';
  * }
  * ```
  */
-export class PostgresSchemaVersionError extends SynclineError {
+export class PostgresSchemaVersionError extends StoreVersionError {
   override readonly name = 'PostgresSchemaVersionError' as const;
-  readonly code = 'FATAL' as const;
-  readonly errorClass = 'fatal' as const;
   /** The PostgreSQL schema (namespace) that holds syncline's tables. */
   readonly schema: string;
   /** The version recorded in `<schema>.schema_version`; 0 when the schema or its tables do not exist. */

@@ -40,7 +40,7 @@ export interface RateLimitWindow {
 export interface RateLimiterOptions {
   /**
    * Names the remote API this limiter protects, e.g. `shopify`. Limiters are shared by name through
-   * {@link RateLimiterRegistry} and {@link sharedRateLimiter}; with Redis clustering the name also keys
+   * `RateLimiterRegistry` and `sharedRateLimiter()`; with Redis clustering the name also keys
    * the shared budget.
    */
   readonly name: string;

@@ -1,9 +1,9 @@
 import { FatalError } from '../errors/fatal-error.js';
 import type { JsonValue } from '../internal/json.js';
 import type { KeyValueEntry, KeyValueSetOptions, KeyValueSetResult, KeyValueStore } from '../stores/key-value-store.js';
-import { toJsonText } from '../stores/memory/json.js';
-import { throwIfAborted } from '../stores/memory/signal.js';
-import { checkLimit, checkTtl } from '../stores/memory/validate.js';
+import { toJsonText } from '../stores/shared/json.js';
+import { throwIfAborted } from '../stores/shared/signal.js';
+import { checkLimit, checkTtl } from '../stores/shared/validate.js';
 import { LuaScript } from './lua-script.js';
 import { RedisKeyspace, type RedisStoreOptions } from './options.js';
 

@@ -1,4 +1,4 @@
-import { FatalError } from '../errors/fatal-error.js';
+import { StoreVersionError } from '../errors/store-version-error.js';
 
 /**
  * The Redis keys under this key prefix were written by a newer syncline: their layout version is above
@@ -17,7 +17,7 @@ import { FatalError } from '../errors/fatal-error.js';
  * }
  * ```
  */
-export class RedisLayoutVersionError extends FatalError {
+export class RedisLayoutVersionError extends StoreVersionError {
   override readonly name = 'RedisLayoutVersionError' as const;
   /** The `keyPrefix` of the stores. */
   readonly keyPrefix: string;

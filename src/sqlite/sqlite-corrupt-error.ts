@@ -1,4 +1,4 @@
-import { FatalError } from '../errors/fatal-error.js';
+import { StoreCorruptError } from '../errors/store-corrupt-error.js';
 
 /**
  * The SQLite store file is not a usable SQLite database: not SQLite at all (`SQLITE_NOTADB`),
@@ -18,7 +18,7 @@ import { FatalError } from '../errors/fatal-error.js';
  * }
  * ```
  */
-export class SqliteCorruptError extends FatalError {
+export class SqliteCorruptError extends StoreCorruptError {
   override readonly name = 'SqliteCorruptError' as const;
   /** The database file (or `:memory:`). */
   readonly path: string;

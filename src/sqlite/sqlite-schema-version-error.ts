@@ -1,4 +1,4 @@
-import { FatalError } from '../errors/fatal-error.js';
+import { StoreVersionError } from '../errors/store-version-error.js';
 
 /**
  * The SQLite store file was written by a newer syncline: its schema version is above the one this
@@ -17,7 +17,7 @@ import { FatalError } from '../errors/fatal-error.js';
  * }
  * ```
  */
-export class SqliteSchemaVersionError extends FatalError {
+export class SqliteSchemaVersionError extends StoreVersionError {
   override readonly name = 'SqliteSchemaVersionError' as const;
   /** The database file (or `:memory:`). */
   readonly path: string;

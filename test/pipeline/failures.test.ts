@@ -261,3 +261,27 @@ describe('retry policy in a pipeline', () => {
     expect(result.audit.filter((e) => e.key === '2').map((e) => `${e.type}@${e.attempt}`)).toEqual(['retried@1', 'retried@2', 'written@3']);
   });
 });
+
+describe('checkpoint commit retries', () => {
+  it('recognises its own commit when the first answer was lost, instead of failing on a false conflict', async () => {
+    const stores = memoryStores();
+    let lost = 0;
+    const checkpoints = {
+      ...stores.checkpoints,
+      acquireLease: stores.checkpoints.acquireLease.bind(stores.checkpoints),
+      renewLease: stores.checkpoints.renewLease.bind(stores.checkpoints),
+      releaseLease: stores.checkpoints.releaseLease.bind(stores.checkpoints),
+      load: stores.checkpoints.load.bind(stores.checkpoints),
+      reset: stores.checkpoints.reset.bind(stores.checkpoints),
+      commit: async (...args: Parameters<typeof stores.checkpoints.commit>) => {
+        const stored = await stores.checkpoints.commit(...args);
+        // The commit landed, but the connection dropped before the answer arrived.
+        if (lost++ === 0) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+        return stored;
+      },
+    };
+    const p = pipeline({ id: 'lost-ack', source: memorySource(rows(4), { pageSize: 2 }), stores: { ...stores, checkpoints }, batch: { size: 2 }, retry: { baseDelayMs: 0, maxDelayMs: 0 } }).to(memorySink());
+    const summary = await p.run();
+    expect(summary).toMatchObject({ status: 'completed', written: 4, checkpoint: { cursor: { offset: 4 } } });
+  });
+});

@@ -104,7 +104,7 @@ describe.skipIf(!available)('syncline/postgres', () => {
       const fresh = postgresStores({ pool, schema: name });
       const error = await fresh.checkpoints.load('p').catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(PostgresSchemaVersionError);
-      expect(error).toMatchObject({ schema: name, foundVersion: SCHEMA_VERSION + 6, supportedVersion: SCHEMA_VERSION, code: 'FATAL' });
+      expect(error).toMatchObject({ schema: name, foundVersion: SCHEMA_VERSION + 6, supportedVersion: SCHEMA_VERSION, code: 'STORE_VERSION' });
       expect((error as Error).message).toMatch(/newer syncline migrated it.*Upgrade syncline/);
       await expect(fresh.migrate()).rejects.toBeInstanceOf(PostgresSchemaVersionError);
       await expect(fresh.audit.write([{ at: epoch, pipelineId: 'p', runId: 'r', type: 'written' }])).rejects.toBeInstanceOf(

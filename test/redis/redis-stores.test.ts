@@ -141,7 +141,7 @@ describe.skipIf(!available)('Redis stores', () => {
       for (const attempt of attempts) {
         const error = await rejectionOf(attempt);
         expect(error).toBeInstanceOf(RedisLayoutVersionError);
-        expect(error).toMatchObject({ code: 'FATAL', keyPrefix: future, foundVersion: REDIS_LAYOUT_VERSION + 1, supportedVersion: REDIS_LAYOUT_VERSION });
+        expect(error).toMatchObject({ code: 'STORE_VERSION', keyPrefix: future, foundVersion: REDIS_LAYOUT_VERSION + 1, supportedVersion: REDIS_LAYOUT_VERSION });
         expect((error as Error).message).toMatch(/Upgrade syncline/);
       }
       expect((await client.keys(`${future}*`)).sort()).toEqual([`${future}layout`]);

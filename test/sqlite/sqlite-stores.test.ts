@@ -138,7 +138,7 @@ describe('sqliteStores: opening and migrating', () => {
     const newer = sqliteStores({ path: file });
     const error = await rejectionOf(newer.checkpoints.acquireLease('orders', 'worker-2', 60_000));
     expect(error).toBeInstanceOf(SqliteSchemaVersionError);
-    expect(error).toMatchObject({ name: 'SqliteSchemaVersionError', code: 'FATAL', errorClass: 'fatal', path: file, foundVersion: 99, supportedVersion: 1, pipelineId: 'orders' });
+    expect(error).toMatchObject({ name: 'SqliteSchemaVersionError', code: 'STORE_VERSION', errorClass: 'fatal', path: file, foundVersion: 99, supportedVersion: 1, pipelineId: 'orders' });
     const message = (error as Error).message;
     expect(message).toContain(file);
     expect(message).toContain('schema version 99');

@@ -1,7 +1,7 @@
 import type { AuditEvent, AuditQuery, AuditStore } from '../audit-store.js';
-import { fromJsonText, toJsonText } from './json.js';
-import { throwIfAborted } from './signal.js';
-import { checkLimit } from './validate.js';
+import { fromJsonText, toJsonText } from '../shared/json.js';
+import { throwIfAborted } from '../shared/signal.js';
+import { checkLimit } from '../shared/validate.js';
 
 interface Row {
   readonly at: number;

@@ -1,8 +1,8 @@
 import { NotFoundError } from '../../errors/not-found-error.js';
 import type { DeadLetter, DeadLetterListOptions, DeadLetterStore } from '../dead-letter-store.js';
-import { fromJsonText, toJsonText } from './json.js';
-import { throwIfAborted } from './signal.js';
-import { checkLimit } from './validate.js';
+import { fromJsonText, toJsonText } from '../shared/json.js';
+import { throwIfAborted } from '../shared/signal.js';
+import { checkLimit } from '../shared/validate.js';
 
 interface Row {
   readonly key: string;

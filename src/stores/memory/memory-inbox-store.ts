@@ -1,6 +1,6 @@
 import type { InboxEntry, InboxMessage, InboxStore } from '../inbox-store.js';
-import { throwIfAborted } from './signal.js';
-import { checkLimit } from './validate.js';
+import { throwIfAborted } from '../shared/signal.js';
+import { checkLimit } from '../shared/validate.js';
 
 interface Inbox {
   /** Never reused, also after pruning, so an inbox source's cursor never skips a new message. */

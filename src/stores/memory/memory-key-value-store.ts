@@ -1,10 +1,10 @@
 import type { JsonValue } from '../../internal/json.js';
 import type { Clock } from '../../time/clock.js';
 import type { KeyValueEntry, KeyValueSetOptions, KeyValueSetResult, KeyValueStore } from '../key-value-store.js';
-import { fromJsonText, toJsonText } from './json.js';
+import { fromJsonText, toJsonText } from '../shared/json.js';
 import { resolveClock, type MemoryStoreOptions } from './options.js';
-import { throwIfAborted } from './signal.js';
-import { checkLimit, checkTtl } from './validate.js';
+import { throwIfAborted } from '../shared/signal.js';
+import { checkLimit, checkTtl } from '../shared/validate.js';
 
 interface Row {
   readonly json: string;
