@@ -11,9 +11,13 @@
 //   BENCH_RECORDS         records per timed run                       (default 1000000)
 //   BENCH_ROUNDS          rounds; every arm runs once per round       (default 7, at least 5 for the goals)
 //   BENCH_MEMORY_RECORDS  records of the smaller memory run; the larger one is twice as many (default 3000000)
-//   BENCH_ONLY            comma-separated comparisons to run: map,validate,limiter,interpreted,memory
+//   BENCH_DURABLE_RECORDS records per timed run of the durable (SQLite) variant (default 200000)
+//   BENCH_ONLY            comma-separated comparisons to run: map,validate,limiter,interpreted,durable,memory,lookup
 //   BENCH_DIST            another build's index.js to measure instead of dist/index.js
 //   BENCH_BATCH           page and sink batch size (default 500, as the goals are stated)
+//
+// The audit lookup (bench/audit-lookup.mjs: 1M audit rows in SQLite and PostgreSQL, lookups by key) runs once,
+// after the rounds; its own variables (AUDIT_ROWS, LOOKUPS, AUDIT_BACKENDS, PG_URL) pass through.
 //
 // Measures dist/: `npm run bench` builds first; `node bench/run.mjs` alone measures the build as it is.
 import { spawnSync } from 'node:child_process';
@@ -40,6 +44,9 @@ const RECORDS = intFromEnv('BENCH_RECORDS', 1_000_000, 1);
 const ROUNDS = intFromEnv('BENCH_ROUNDS', 7, 1);
 const MEMORY_RECORDS = intFromEnv('BENCH_MEMORY_RECORDS', 3_000_000, 1);
 const MEMORY_HEAP_MB = 64;
+// SQLite does about 6 µs of work per audit row on top of variant 2's 0.3 µs per record: 200k records keep
+// the 14 durable runs of a default session near 30 s.
+const DURABLE_RECORDS = intFromEnv('BENCH_DURABLE_RECORDS', 200_000, 1);
 
 /**
  * The comparisons. `ratio` is baseline time / candidate time: 1 means equal, below 1 the candidate is
@@ -78,6 +85,14 @@ const comparisons = [
     goal: undefined,
     goalText: 'informational',
   },
+  {
+    name: 'durable',
+    title: `5. as 2, durable: SQLite checkpoints, dead letters and audit (${fmtCount(DURABLE_RECORDS)} records)`,
+    baseline: { arm: 'durable/loop', records: DURABLE_RECORDS },
+    candidate: { arm: 'durable/syncline', records: DURABLE_RECORDS },
+    goal: 0.9,
+    goalText: 'syncline ≥ 0.9× the hand-written loop over node:sqlite (ratio = loop time / syncline time)',
+  },
 ];
 
 const memory = {
@@ -90,7 +105,8 @@ const memory = {
 };
 
 const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim()).filter(Boolean)) : undefined;
-const known = new Set([...comparisons.map((c) => c.name), memory.name]);
+const LOOKUP = 'lookup';
+const known = new Set([...comparisons.map((c) => c.name), memory.name, LOOKUP]);
 for (const name of only ?? []) {
   if (!known.has(name)) {
     console.error(`BENCH_ONLY: unknown comparison ${JSON.stringify(name)}; known: ${[...known].join(', ')}.`);
@@ -99,6 +115,7 @@ for (const name of only ?? []) {
 }
 const selected = comparisons.filter((c) => !only || only.has(c.name));
 const withMemory = !only || only.has(memory.name);
+const withLookup = !only || only.has(LOOKUP);
 
 const jobKey = (job) => `${job.arm}@${job.records}${job.heapMb ? `/heap${job.heapMb}` : ''}`;
 const jobs = new Map();
@@ -135,6 +152,27 @@ function runJob(job, round) {
   };
 }
 
+/** Runs bench/audit-lookup.mjs once; its last stdout line is its result as JSON, the rest is its report. */
+function runLookup() {
+  const started = Date.now();
+  const child = spawnSync(process.execPath, [join(here, 'audit-lookup.mjs')], { cwd: root, encoding: 'utf8', maxBuffer: 16 * 2 ** 20 });
+  const lines = child.stdout.trim().split('\n');
+  let result;
+  try {
+    result = child.status === 0 ? JSON.parse(lines.at(-1) ?? '') : undefined;
+  } catch {
+    result = undefined;
+  }
+  console.log(`audit lookup: ${result ? `${((Date.now() - started) / 1000).toFixed(0)} s` : 'FAILED'}`);
+  return {
+    result,
+    output: (result ? lines.slice(0, -1) : lines).join('\n').trim(),
+    exitCode: child.status,
+    signal: child.signal,
+    stderr: child.stderr.trim().split('\n').slice(-15).join('\n'),
+  };
+}
+
 function gitState() {
   const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' });
   const status = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src'], { cwd: root, encoding: 'utf8' });
@@ -147,7 +185,9 @@ const loadBefore = loadavg();
 const started = Date.now();
 console.log(
   `syncline bench — ${fmtCount(RECORDS)} records per timed run, ${ROUNDS} round${ROUNDS === 1 ? '' : 's'}, ` +
-    `${jobList.length} runs per round, Node ${process.version}, ${availableParallelism()} CPUs` +
+    `${jobList.length} runs per round` +
+    (selected.some((c) => c.name === 'durable') ? ` (durable variant: ${fmtCount(DURABLE_RECORDS)} records)` : '') +
+    `, Node ${process.version}, ${availableParallelism()} CPUs` +
     (process.env.BENCH_DIST ? `, BENCH_DIST=${process.env.BENCH_DIST}` : ''),
 );
 // Other work on the machine skews single runs; per-round ratios absorb most of it, the load shows how much.
@@ -163,6 +203,7 @@ for (let round = 0; round < ROUNDS; round++) {
   }
   console.log(`round ${round + 1}/${ROUNDS}: ${line.join(' · ')}`);
 }
+const lookupRun = withLookup ? runLookup() : undefined;
 const elapsedS = (Date.now() - started) / 1000;
 const loadAfter = loadavg();
 
@@ -185,7 +226,7 @@ function describeJob(job) {
   };
 }
 
-const report = { comparisons: [], memory: undefined };
+const report = { comparisons: [], memory: undefined, lookup: undefined };
 const failures = runs.filter((r) => !r.ok);
 
 for (const c of selected) {
@@ -253,6 +294,26 @@ if (withMemory) {
   console.log(`  median: ${fmtNum(ratio, 3)} — goal: ${memory.goalText} — ${met ? 'MET' : 'MISSED'}`);
 }
 
+if (lookupRun) {
+  report.lookup = lookupRun.result ?? { failed: true, exitCode: lookupRun.exitCode };
+  console.log(`\n6. audit trace lookup by record key: audit.query({ pipelineId, key }), indexed, one call at a time`);
+  if (lookupRun.output) console.log(lookupRun.output.replace(/^/gm, '  '));
+  const r = lookupRun.result;
+  if (r) {
+    const rows = [];
+    for (const [name, b] of [['SQLite', r.sqlite], ['PostgreSQL', r.postgres]]) {
+      if (!b) continue;
+      if (b.skipped) rows.push([name, 'skipped', '—', '—', '—', '—', '—']);
+      else rows.push([name, fmtCount(b.rows), b.medianMs.toFixed(3), b.p95Ms.toFixed(3), b.minMs.toFixed(3), b.maxMs.toFixed(3), b.storeWriteEventsPerSecond.toLocaleString('en')]);
+    }
+    console.log(table(['backend', 'audit rows', 'median ms', 'p95 ms', 'min ms', 'max ms', 'audit.write events/s'], rows));
+    console.log(`  ${r.lookups} timed lookups of random keys per backend (each key has ${r.eventsPerKey} events), after 10 warm-up lookups`);
+  } else {
+    console.log(`\nFAILED: audit lookup (exit ${lookupRun.exitCode ?? lookupRun.signal})`);
+    if (lookupRun.stderr) console.log(lookupRun.stderr.replace(/^/gm, '  '));
+  }
+}
+
 for (const f of failures) {
   console.log(`\nFAILED: ${f.key} round ${f.round + 1} (exit ${f.exitCode ?? f.signal})${f.problems ? `: ${f.problems.join('; ')}` : ''}`);
   if (f.stderr) console.log(f.stderr.replace(/^/gm, '  '));
@@ -274,7 +335,7 @@ writeFileSync(
       totalMemMB: Math.round(totalmem() / 2 ** 20),
       loadAverage: { before: loadBefore, after: loadAfter },
       git: gitState(),
-      settings: { records: RECORDS, rounds: ROUNDS, batch: Number(process.env.BENCH_BATCH || 500), memoryRecords: MEMORY_RECORDS, memoryHeapMb: MEMORY_HEAP_MB, only: only ? [...only] : undefined, dist: distIndex },
+      settings: { records: RECORDS, durableRecords: DURABLE_RECORDS, rounds: ROUNDS, batch: Number(process.env.BENCH_BATCH || 500), memoryRecords: MEMORY_RECORDS, memoryHeapMb: MEMORY_HEAP_MB, only: only ? [...only] : undefined, dist: distIndex },
       elapsedS,
       report,
       runs,
@@ -284,7 +345,7 @@ writeFileSync(
   ) + '\n',
 );
 console.log(`Raw results: ${out}`);
-process.exitCode = failures.length > 0 ? 1 : 0;
+process.exitCode = failures.length > 0 || (lookupRun && !lookupRun.result) ? 1 : 0;
 
 // ── helpers ───────────────────────────────────────────────────────────────────────────────────────
 

@@ -7,7 +7,7 @@ const Order = z.object({ id: z.number(), email: z.email(), total: z.string(), cu
 const orders = pipeline({
   id: 'orders-to-invoices',
   source: memorySource([{ key: '1042', data: { id: 1042, email: 'ann@example.com', total: '12.50', currency: 'EUR' } }]),
-  stores: memoryStores(),               // SQLite, PostgreSQL and Redis stores plug in the same way
+  stores: memoryStores(),               // or sqliteStores() from 'syncline/sqlite': durable, embedded
   batch: { size: 50 },
   retry: { attempts: 5 },               // full-jitter back-off, Retry-After honoured
 })

@@ -31,6 +31,8 @@ export interface ChildConfig {
   readonly concurrency: number;
   readonly leaseTtlMs: number;
   readonly crashAt?: { readonly point: CrashPoint; readonly occurrence: number };
+  /** Exit at once (code 3, the error as JSON on stdout) when another runner holds the lease, instead of waiting. */
+  readonly failFastOnLease?: boolean;
 }
 
 const config = JSON.parse(process.env['SYNCLINE_CRASH'] ?? '{}') as ChildConfig;
@@ -133,6 +135,11 @@ async function main(): Promise<void> {
         process.stdout.write(`${JSON.stringify({ status: summary.status, read: summary.read })}\n`);
         break;
       } catch (error) {
+        if (error instanceof LeaseHeldError && config.failFastOnLease) {
+          process.stdout.write(`${JSON.stringify({ leaseHeld: true, holder: error.holder, message: error.message })}\n`);
+          exitCode = 3;
+          break;
+        }
         // The lease of a killed predecessor is still live: wait for it to expire, as an operator would.
         if (error instanceof LeaseHeldError && attempt < 50 && !controller.signal.aborted) {
           await new Promise((resolve) => setTimeout(resolve, Math.max(10, error.expiresAt - Date.now() + 10)));

@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PG_URL, serviceAvailable } from '../support/services.js';
 import type { BackendConfig } from './backends.js';
 import type { CrashPoint } from './child.js';
-import { buildChild, runScenario, type Report, type Scenario } from './harness.js';
+import { hostname } from 'node:os';
+import { buildChild, createSinkTable, runChild, runScenario, type Report, type Scenario } from './harness.js';
 
 const available = await serviceAvailable('PostgreSQL', PG_URL);
 const soak = process.env['SYNCLINE_SOAK'] === '1';
@@ -128,4 +129,37 @@ describe.skipIf(!available)('crash tests: SIGKILL at any instant loses nothing',
       soak ? 3_600_000 : 300_000,
     );
   }
+
+  it('two processes start the same pipeline at once against one PostgreSQL: exactly one runs, the other fails fast naming the holder', async () => {
+    const table = `crash_sink_twins_${suffix}`;
+    await createSinkTable(pool, table, 'upsert');
+    const config = {
+      backend: { kind: 'postgres', url: PG_URL, schema: `crash_pg_twins_${suffix}` } as const,
+      pgUrl: PG_URL,
+      sinkTable: table,
+      sinkMode: 'upsert' as const,
+      n: 2_000,
+      pageSize: PAGE,
+      batchSize: BATCH,
+      concurrency: CONCURRENCY,
+      leaseTtlMs: 5_000,
+      failFastOnLease: true,
+    };
+    // Migrate first, so both start from the same point and race only for the lease.
+    const { openStores } = await import('./backends.js');
+    const { stores, close } = await openStores(config.backend);
+    await stores.checkpoints.load('crash');
+    await close();
+    const [a, b] = await Promise.all([runChild(script, config), runChild(script, config)]);
+    const codes = [a.code, b.code].sort();
+    expect(codes, `${a.stderr}\n${b.stderr}`).toEqual([0, 3]);
+    const loser = a.code === 3 ? a : b;
+    const winner = a.code === 0 ? a : b;
+    const turnedAway = JSON.parse(loser.stdout) as { holder: string; message: string };
+    expect(turnedAway.holder).toMatch(new RegExp(`^${hostname()}/\\d+/run_`));
+    expect(turnedAway.message).toMatch(/Pipeline `crash` is already running: lease held by/);
+    expect(JSON.parse(winner.stdout)).toEqual({ status: 'completed', read: 2_000 });
+    const rows = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+    expect(Number(rows.rows[0]!.n)).toBeGreaterThan(0);
+  });
 });

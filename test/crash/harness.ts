@@ -211,7 +211,7 @@ export async function runScenario(script: string, pool: pg.Pool, scenario: Scena
 }
 
 /** The sink's table: with a unique idempotency key (an idempotent sink) or without (plain inserts). */
-async function createSinkTable(pool: pg.Pool, table: string, mode: 'upsert' | 'insert'): Promise<void> {
+export async function createSinkTable(pool: pg.Pool, table: string, mode: 'upsert' | 'insert'): Promise<void> {
   await pool.query(`DROP TABLE IF EXISTS ${table}`);
   await pool.query(
     `CREATE TABLE ${table} (row_id bigserial PRIMARY KEY, idempotency_key text NOT NULL, key text NOT NULL, amount integer NOT NULL${
