@@ -41,6 +41,8 @@ const KEYS = Math.floor(ROWS / EVENTS_PER_KEY);
 const PIPELINE_ID = 'orders';
 const BASE_AT = Date.UTC(2026, 0, 1);
 const WARM_UP = 10;
+/** Events per `audit.write` call when filling a table. */
+const WRITE_BATCH = 5_000;
 
 function positiveInt(name, fallback) {
   const raw = process.env[name];
@@ -113,10 +115,9 @@ async function sqlite() {
   const stores = sqliteStores({ path: file.path });
   try {
     await stores.migrate();
-    const batch = 5_000;
     const writeStart = performance.now();
-    for (let offset = 0; offset < ROWS; offset += batch) {
-      const end = Math.min(ROWS, offset + batch);
+    for (let offset = 0; offset < ROWS; offset += WRITE_BATCH) {
+      const end = Math.min(ROWS, offset + WRITE_BATCH);
       const events = new Array(end - offset);
       for (let i = offset; i < end; i++) events[i - offset] = eventAt(i);
       await stores.audit.write(events);
@@ -152,7 +153,7 @@ async function sqlite() {
     };
     console.log(`\nSQLite ${version} (node:sqlite, WAL, synchronous=NORMAL), file in ${dirname(dirname(file.path))}`);
     console.log(`audit rows: ${rows.toLocaleString('en')} (file ${mb(size)})`);
-    console.log(`written through audit.write in batches of ${batch.toLocaleString('en')}: ${result.writeMs} ms (${result.storeWriteEventsPerSecond.toLocaleString('en')} events/s)`);
+    console.log(`written through audit.write in batches of ${WRITE_BATCH.toLocaleString('en')}: ${result.writeMs} ms (${result.storeWriteEventsPerSecond.toLocaleString('en')} events/s)`);
     printLookups('SQLite', result);
     console.log(`lookup by key alone (no index; a table scan) × 3: median ${ms(result.keyOnlyScanMedianMs)}`);
     console.log(`plan: ${plan.join('; ')}`);
@@ -186,9 +187,9 @@ async function postgres() {
     const { rows: [server] } = await pool.query('SHOW server_version');
     const table = `"${schema}".audit`;
 
-    // The store's own batched write path (arrays through unnest), for scale; then emptied.
-    const writeBatches = 40;
-    const writeBatch = 500;
+    // The store's own batched write path (arrays through unnest), in SQLite's batch size, for scale; then emptied.
+    const writeBatch = WRITE_BATCH;
+    const writeBatches = 8;
     const writeStart = performance.now();
     for (let b = 0; b < writeBatches; b++) {
       await stores.audit.write(Array.from({ length: writeBatch }, (_, i) => ({ ...eventAt(b * writeBatch + i), pipelineId: 'write-rate' })));

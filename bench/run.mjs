@@ -297,7 +297,7 @@ if (withMemory) {
 if (lookupRun) {
   report.lookup = lookupRun.result ?? { failed: true, exitCode: lookupRun.exitCode };
   console.log(`\n6. audit trace lookup by record key: audit.query({ pipelineId, key }), indexed, one call at a time`);
-  if (lookupRun.output) console.log(lookupRun.output.replace(/^/gm, '  '));
+  if (lookupRun.output) console.log(lookupRun.output.replace(/^(?=.)/gm, '  '));
   const r = lookupRun.result;
   if (r) {
     const rows = [];

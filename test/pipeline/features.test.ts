@@ -336,3 +336,41 @@ describe('audit retention', () => {
     expect((await stores.audit.query({ pipelineId: 'retention' })).map((e) => e.key)).toEqual(['2']);
   });
 });
+
+describe('batching by max wait', () => {
+  it('writes a partial batch once it has waited batch.maxWaitMs for more records', async () => {
+    const clock = new FakeClock();
+    let release!: () => void;
+    const more = new Promise<void>((resolve) => (release = resolve));
+    const source = {
+      name: 'trickle',
+      cursorSchema: z.object({ n: z.number() }),
+      read: () => ({
+        async *[Symbol.asyncIterator]() {
+          yield { records: rows(3), cursor: { n: 3 } };
+          await more; // the remote has nothing new for a while
+          yield { records: [{ key: '3', data: { id: 3 } }], cursor: { n: 4 } };
+        },
+      }),
+    };
+    const writes: { at: number; size: number }[] = [];
+    const p = pipeline({ id: 'max-wait', source, stores: memoryStores({ clock }), clock, batch: { size: 100, maxWaitMs: 1000 } }).to({
+      name: 'timed',
+      write: async (records: readonly SinkRecord<{ id: number }>[]) => {
+        writes.push({ at: clock.now(), size: records.length });
+      },
+    });
+    const run = p.run();
+    await clock.advance(999);
+    expect(writes).toEqual([]);
+    await clock.advance(1);
+    expect(writes).toEqual([{ at: 1000, size: 3 }]);
+    release();
+    const summary = await run;
+    expect(summary).toMatchObject({ read: 4, written: 4 });
+    expect(writes).toEqual([
+      { at: 1000, size: 3 },
+      { at: 1000, size: 1 },
+    ]);
+  });
+});
