@@ -44,7 +44,7 @@ const RECORDS = intFromEnv('BENCH_RECORDS', 1_000_000, 1);
 const ROUNDS = intFromEnv('BENCH_ROUNDS', 7, 1);
 const MEMORY_RECORDS = intFromEnv('BENCH_MEMORY_RECORDS', 3_000_000, 1);
 const MEMORY_HEAP_MB = 64;
-// SQLite does about 6 µs of work per audit row on top of variant 2's 0.3 µs per record: 200k records keep
+// SQLite does about 6 µs of work per audit row on top of variant 2's 0.6 µs per record: 200k records keep
 // the 14 durable runs of a default session near 30 s.
 const DURABLE_RECORDS = intFromEnv('BENCH_DURABLE_RECORDS', 200_000, 1);
 

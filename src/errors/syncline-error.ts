@@ -25,7 +25,13 @@ export type SynclineErrorCode =
   | 'NOT_FOUND'
   | 'STORE_VERSION'
   | 'STORE_CORRUPT'
-  | 'NON_ERROR';
+  | 'HTTP'
+  | 'HTTP_TIMEOUT'
+  | 'HTTP_NETWORK'
+  | 'HTTP_INVALID_RESPONSE'
+  | 'HTTP_RESPONSE_TOO_LARGE'
+  | 'NON_ERROR'
+  | 'WEBHOOK_REJECTED';
 
 const brand = Symbol.for('syncline.error');
 

@@ -61,6 +61,8 @@ interface Page {
   readonly readAt: number;
   /** Outputs (and dead-letter writes) still without an outcome. */
   pending: number;
+  /** What `pending` started at. */
+  outputs: number;
   /** All of the page's records have entered the pipeline (steps done, outputs buffered). */
   readDone: boolean;
   /** For expanded (flatMap) pages: per source record, children without an outcome and the worst outcome so far. */
@@ -203,6 +205,8 @@ export class Run {
 
   #buffer: SinkBatch = emptyBatch();
   readonly #inflight = new Set<Promise<void>>();
+  /** Records of the writes in flight. */
+  #inflightRecords = 0;
   readonly #background = new Set<Promise<void>>();
   #auditBuffer: AuditEvent[] = [];
 
@@ -499,6 +503,7 @@ export class Run {
       records,
       readAt: cfg.clock.now(),
       pending: 0,
+      outputs: 0,
       readDone: false,
       children: undefined,
       worst: undefined,
@@ -572,6 +577,7 @@ export class Run {
       for (const s of runtime.skips) if (page.children[s.origin] === 0) page.children[s.origin] = 1;
     }
     page.pending = stepBatch.keys.length + deadLetters.length + runtime.failures.length + runtime.skips.length;
+    page.outputs = page.pending;
 
     const now = page.readAt;
     for (const skip of runtime.skips) {
@@ -752,25 +758,31 @@ export class Run {
 
   /**
    * Waits until a write may start: fewer than `concurrency` writes in flight, and — while a commit is
-   * under way — less than `batch.size × concurrency` records written but not yet committed. The second
-   * rule bounds what a crash can make the next run deliver again, even when commits are slower than writes.
+   * under way — no more than `batch.size × concurrency` records written or being written without a
+   * committed checkpoint, this batch included. The second rule bounds what a crash can make the next run
+   * deliver again, even when commits are slower than writes.
    */
   async #waitForSlot(): Promise<void> {
     const cfg = this.#cfg;
+    const budget = cfg.batchSize * cfg.concurrency;
     for (;;) {
-      if (this.#inflight.size >= cfg.concurrency) await Promise.race(this.#inflight);
-      else if (this.#commitRunning && this.#handledUncommitted() >= cfg.batchSize * cfg.concurrency) await this.#committing;
+      if (this.#inflight.size >= cfg.concurrency) {
+        await Promise.race(this.#inflight);
+        continue;
+      }
+      // Over budget (e.g. an earlier batch is retrying, so nothing can be committed): wait for a write or
+      // the commit to finish. With nothing under way, go on: this batch may be what the oldest page needs.
+      const over = this.#handledUncommitted() + this.#inflightRecords + this.#buffer.records.length > budget;
+      if (over && this.#commitRunning) await this.#committing;
+      else if (over && this.#inflight.size > 0) await Promise.race(this.#inflight);
       else return;
     }
   }
 
-  /** Records of pages that are fully handled but whose cursor is not committed yet. */
+  /** Records that have an outcome (or are being committed) but whose page's cursor is not committed yet. */
   #handledUncommitted(): number {
     let records = this.#committingRecords;
-    for (const page of this.#pages) {
-      if (!page.readDone || page.pending > 0) break;
-      records += page.records.length;
-    }
+    for (const page of this.#pages) records += page.outputs - page.pending;
     return records;
   }
 
@@ -780,9 +792,14 @@ export class Run {
     if (this.#buffer.records.length === 0) return;
     const batch = this.#buffer;
     this.#buffer = emptyBatch();
+    const size = batch.records.length;
+    this.#inflightRecords += size;
     const write = this.#write(batch);
     this.#inflight.add(write);
-    void write.finally(() => this.#inflight.delete(write));
+    void write.finally(() => {
+      this.#inflight.delete(write);
+      this.#inflightRecords -= size;
+    });
   }
 
   async #write(batch: SinkBatch): Promise<void> {

@@ -30,9 +30,13 @@ export interface ChildConfig {
   readonly batchSize: number;
   readonly concurrency: number;
   readonly leaseTtlMs: number;
+  /** Each page waits this long, like a remote API would: runs last long enough to renew the lease. */
+  readonly pageDelayMs?: number;
   readonly crashAt?: { readonly point: CrashPoint; readonly occurrence: number };
   /** Exit at once (code 3, the error as JSON on stdout) when another runner holds the lease, instead of waiting. */
   readonly failFastOnLease?: boolean;
+  /** Write one byte (U+0001) to stderr per settled sink batch, so kills can be timed by progress. */
+  readonly reportProgress?: boolean;
 }
 
 const config = JSON.parse(process.env['SYNCLINE_CRASH'] ?? '{}') as ChildConfig;
@@ -117,7 +121,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => controller.abort(new Error('SIGTERM')));
   const run = pipeline({
     id: 'crash',
-    source: crashSource(config.n, config.pageSize),
+    source: crashSource(config.n, config.pageSize, config.pageDelayMs ?? 0),
     stores: wrapped,
     batch: { size: config.batchSize, maxWaitMs: 50 },
     concurrency: config.concurrency,
@@ -127,6 +131,8 @@ async function main(): Promise<void> {
     .filter((record) => record.id % 50 !== 7, { reason: 'skip-rule' })
     .validate(CrashRecordSchema)
     .to(crashingSink(pool));
+  // Progress for the harness, which times random kills by it (the checker never reads it).
+  if (config.reportProgress) run.on('batch', () => process.stderr.write('\u0001'));
   let exitCode = 0;
   try {
     for (let attempt = 0; ; attempt++) {

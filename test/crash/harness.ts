@@ -40,7 +40,12 @@ export interface Exit {
 }
 
 /** Starts the child; `killAfterMs` sends `killSignal` after that long (if it is still running). */
-export function runChild(script: string, config: ChildConfig, kill?: { afterMs: number; signal: NodeJS.Signals }): Promise<Exit> {
+/** When to interrupt a child: after some settled sink batches (plus a jitter), or after a time. */
+export type Interrupt =
+  | { readonly afterBatches: number; readonly jitterMs: number; readonly signal: NodeJS.Signals }
+  | { readonly afterMs: number; readonly signal: NodeJS.Signals };
+
+export function runChild(script: string, config: ChildConfig, kill?: Interrupt): Promise<Exit> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script], {
       cwd: fileURLToPath(new URL('../..', import.meta.url)),
@@ -49,9 +54,19 @@ export function runChild(script: string, config: ChildConfig, kill?: { afterMs: 
     });
     let stdout = '';
     let stderr = '';
+    let timer: NodeJS.Timeout | undefined;
+    let batches = 0;
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = kill ? setTimeout(() => child.kill(kill.signal), kill.afterMs) : undefined;
+    child.stderr.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      const progress = text.split('\u0001').length - 1;
+      stderr += text.replaceAll('\u0001', '');
+      if (kill && 'afterBatches' in kill && timer === undefined) {
+        batches += progress;
+        if (batches >= kill.afterBatches) timer = setTimeout(() => child.kill(kill.signal), kill.jitterMs);
+      }
+    });
+    if (kill && 'afterMs' in kill) timer = setTimeout(() => child.kill(kill.signal), kill.afterMs);
     // Every child is bounded: a run that hangs is a failure, not a stuck CI job.
     const watchdog = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.on('error', reject);
@@ -73,12 +88,10 @@ export interface Scenario {
   readonly pageSize: number;
   readonly batchSize: number;
   readonly concurrency: number;
-  /** Named crash points to go through, each once, at the given occurrence. */
-  readonly namedKills: readonly { readonly point: CrashPoint; readonly occurrence: number }[];
-  /** Kills at random instants (SIGKILL), after the named ones, spread so that each lands mid-run. */
+  /** Named crash points to go through, each once, at the given occurrence (optionally with slower pages). */
+  readonly namedKills: readonly { readonly point: CrashPoint; readonly occurrence: number; readonly pageDelayMs?: number }[];
+  /** Kills at random instants (SIGKILL), after the named ones. */
   readonly randomKills: number;
-  /** Where a calibration run (a full uninterrupted run that measures the timing) keeps its stores. */
-  readonly calibrationBackend: BackendConfig;
   /** Graceful stops (SIGTERM) at random instants. */
   readonly sigterms: number;
   readonly seed: number;
@@ -87,10 +100,10 @@ export interface Scenario {
 export interface Report {
   readonly scenario: string;
   readonly kills: number;
+  /** Children that stopped themselves on losing their lease (starved of CPU past its TTL). */
+  readonly leaseLosses: number;
   /** Named crash points that really killed the child (a point the run never reaches cannot). */
   readonly namedLanded: number;
-  readonly startupMs: number;
-  readonly fullRunMs: number;
   readonly sigterms: number;
   readonly restarts: number;
   readonly lost: number;
@@ -141,11 +154,13 @@ export async function runScenario(script: string, pool: pg.Pool, scenario: Scena
     pageSize: scenario.pageSize,
     batchSize: scenario.batchSize,
     concurrency: scenario.concurrency,
-    leaseTtlMs: 300,
+    // Short enough that a killed child's lease frees quickly, long enough for a loaded CI machine.
+    leaseTtlMs: 1000,
+    pageDelayMs: 3,
   };
-  const timing = await calibrate(script, pool, base, scenario);
   await createSinkTable(pool, scenario.sinkTable, scenario.sinkMode);
   let kills = 0;
+  let leaseLosses = 0;
   let namedLanded = 0;
   let sigterms = 0;
   let restarts = 0;
@@ -153,7 +168,13 @@ export async function runScenario(script: string, pool: pg.Pool, scenario: Scena
   const integrityFailures: string[] = [];
   let lastOffset = 0;
   const afterExit = async (exit: Exit, what: string): Promise<void> => {
-    if (exit.code !== 0 && exit.signal === null) throw new Error(`crash child failed (${what}): exit ${exit.code}\n${exit.stderr}`);
+    // A child starved of CPU past its lease stops itself without committing (LeaseLostError): that is the
+    // designed behaviour, and the next child re-reads; any other failure is a test failure.
+    // A killed child's lease stays live until it expires; like a supervisor's restart delay, wait it out so
+    // the next child's kill delays count from real work, not from waiting for the lease.
+    if (exit.signal === 'SIGKILL') await new Promise((resolve) => setTimeout(resolve, base.leaseTtlMs));
+    if (exit.code !== 0 && exit.signal === null && /lost its lease/.test(exit.stderr)) leaseLosses++;
+    else if (exit.code !== 0 && exit.signal === null) throw new Error(`crash child failed (${what}): exit ${exit.code}\n${exit.stderr}`);
     const integrity = await integrityCheck(scenario.backend);
     if (integrity !== 'ok') integrityFailures.push(`${what}: ${integrity}`);
     const offset = await checkpointOffset(scenario.backend);
@@ -162,7 +183,7 @@ export async function runScenario(script: string, pool: pg.Pool, scenario: Scena
   };
 
   for (const kill of scenario.namedKills) {
-    const exit = await runChild(script, { ...base, crashAt: kill });
+    const exit = await runChild(script, { ...base, crashAt: { point: kill.point, occurrence: kill.occurrence }, ...(kill.pageDelayMs === undefined ? {} : { pageDelayMs: kill.pageDelayMs }) });
     restarts++;
     if (exit.signal === 'SIGKILL') {
       kills++;
@@ -170,22 +191,24 @@ export async function runScenario(script: string, pool: pg.Pool, scenario: Scena
     }
     await afterExit(exit, `${kill.point}#${kill.occurrence}`);
   }
-  // Each random kill lands after start-up and about 1/(2k) of the work in, on average: all of them land
-  // before the work is done, each at an unpredictable point of a batch, a write or a commit.
-  const slice = (timing.fullMs - timing.startupMs) / Math.max(1, scenario.randomKills);
+  // Random kills are timed by progress — after 1 to 6 settled batches, then 0–5 ms more — so they land at
+  // an unpredictable point of a write, a commit or a read whatever the machine's load, and all of them
+  // land before the work is done.
+  const progressing = { ...base, reportProgress: true };
+  const interrupt = (signal: NodeJS.Signals): Interrupt => ({ afterBatches: 1 + Math.floor(random() * 6), jitterMs: Math.floor(random() * 6), signal });
   for (let k = 0; k < scenario.randomKills; k++) {
-    const afterMs = Math.floor(timing.startupMs * 0.8 + random() * slice);
-    const exit = await runChild(script, base, { afterMs, signal: 'SIGKILL' });
+    const when = interrupt('SIGKILL');
+    const exit = await runChild(script, progressing, when);
     restarts++;
     if (exit.signal === 'SIGKILL') kills++;
-    await afterExit(exit, `random SIGKILL after ${afterMs} ms`);
+    await afterExit(exit, `random SIGKILL after ${JSON.stringify(when)}`);
   }
   for (let k = 0; k < scenario.sigterms; k++) {
-    const afterMs = Math.floor(timing.startupMs + random() * slice);
-    const exit = await runChild(script, base, { afterMs, signal: 'SIGTERM' });
+    const when = interrupt('SIGTERM');
+    const exit = await runChild(script, progressing, when);
     restarts++;
     sigterms++;
-    await afterExit(exit, `SIGTERM after ${afterMs} ms`);
+    await afterExit(exit, `SIGTERM after ${JSON.stringify(when)}`);
   }
   // Run to the end: a child that is not killed must finish the workload.
   for (let tries = 0; lastOffset < scenario.n; tries++) {
@@ -198,14 +221,13 @@ export async function runScenario(script: string, pool: pg.Pool, scenario: Scena
   return {
     scenario: scenario.name,
     kills,
+    leaseLosses,
     namedLanded,
     sigterms,
     restarts,
     regressions,
     integrityFailures,
     finalOffset: lastOffset,
-    startupMs: timing.startupMs,
-    fullRunMs: timing.fullMs,
     ...judged,
   };
 }
@@ -220,24 +242,6 @@ export async function createSinkTable(pool: pg.Pool, table: string, mode: 'upser
   );
 }
 
-/** Times a child that reads nothing (start-up) and one uninterrupted full run, on scratch stores. */
-async function calibrate(script: string, pool: pg.Pool, base: ChildConfig, scenario: Scenario): Promise<{ startupMs: number; fullMs: number }> {
-  const table = `${scenario.sinkTable}_cal`;
-  await createSinkTable(pool, table, scenario.sinkMode);
-  const config: ChildConfig = { ...base, backend: scenario.calibrationBackend, sinkTable: table };
-  try {
-    let started = performance.now();
-    const empty = await runChild(script, { ...config, n: 0 });
-    const startupMs = performance.now() - started;
-    started = performance.now();
-    const full = await runChild(script, config);
-    const fullMs = performance.now() - started;
-    if (empty.code !== 0 || full.code !== 0) throw new Error(`calibration run failed:\n${empty.stderr}\n${full.stderr}`);
-    return { startupMs, fullMs: Math.max(fullMs, startupMs + 50) };
-  } finally {
-    await pool.query(`DROP TABLE IF EXISTS ${table}`);
-  }
-}
 
 /** Compares what the stores and the sink table hold with what the workload must end in. */
 async function judge(

@@ -33,7 +33,7 @@ export function recordAt(i: number): CrashRecord {
 export const CrashRecordSchema = z.object({ id: z.number().int(), amount: z.number(), currency: z.enum(['EUR', 'USD']) });
 
 /** Pages of `pageSize` records from `offset`, generated on the fly. */
-export function crashSource(n: number, pageSize: number): Source<CrashRecord, { offset: number }> {
+export function crashSource(n: number, pageSize: number, pageDelayMs: number): Source<CrashRecord, { offset: number }> {
   return {
     name: 'generated',
     cursorSchema: z.object({ offset: z.number().int().min(0) }),
@@ -44,7 +44,7 @@ export function crashSource(n: number, pageSize: number): Source<CrashRecord, { 
           const records = [];
           for (let i = offset; i < end; i++) records.push({ key: keyOf(i), data: recordAt(i) });
           // A real source waits on the network; this keeps runs long enough to be killed mid-way.
-          await new Promise<void>((resolve) => setImmediate(resolve));
+          await new Promise<void>((resolve) => (pageDelayMs > 0 ? setTimeout(resolve, pageDelayMs) : setImmediate(resolve)));
           yield { records, cursor: { offset: end } };
         }
       },

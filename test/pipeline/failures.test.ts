@@ -8,6 +8,7 @@ import {
   rateLimiter,
   retryPolicy,
   FatalError,
+  RetryableError,
   CheckpointInvalidError,
   DuplicateKeyError,
   InvalidOptionsError,
@@ -283,5 +284,36 @@ describe('checkpoint commit retries', () => {
     const p = pipeline({ id: 'lost-ack', source: memorySource(rows(4), { pageSize: 2 }), stores: { ...stores, checkpoints }, batch: { size: 2 }, retry: { baseDelayMs: 0, maxDelayMs: 0 } }).to(memorySink());
     const summary = await p.run();
     expect(summary).toMatchObject({ status: 'completed', written: 4, checkpoint: { cursor: { offset: 4 } } });
+  });
+});
+
+describe('redelivery bound', () => {
+  it('never has more than batch.size × concurrency records written past the committed checkpoint, even while an earlier batch retries', async () => {
+    const clock = new FakeClock();
+    const stores = memoryStores({ clock });
+    let committed = 0;
+    let worst = 0;
+    const written = new Set<number>();
+    let failures = 3;
+    const p = pipeline({
+      id: 'bounded',
+      source: memorySource(rows(200), { pageSize: 10 }),
+      stores,
+      clock,
+      batch: { size: 10 },
+      concurrency: 2,
+      retry: { attempts: 5, baseDelayMs: 1000, maxDelayMs: 1000 },
+    }).to({
+      name: 'slow-start',
+      write: async (records: readonly SinkRecord<{ id: number }>[]) => {
+        if (records[0]!.key === '10' && failures-- > 0) throw new RetryableError('503', { status: 503 });
+        for (const r of records) written.add(r.data.id);
+        worst = Math.max(worst, [...written].filter((id) => id >= committed).length);
+      },
+    });
+    p.on('checkpoint', (e) => (committed = (e.cursor as { offset: number }).offset));
+    const result = await runPipeline(p);
+    expect(result.summary).toMatchObject({ status: 'completed', written: 200 });
+    expect(worst).toBeLessThanOrEqual(20);
   });
 });

@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import { clockSchema, parseOptions } from '../../internal/options.js';
+import type { RetryPolicyOptions } from '../../retry/p-retry-policy.js';
+import type { RetryPolicy } from '../../retry/retry-policy.js';
+import { systemClock, type Clock } from '../../time/clock.js';
+import type { FetchFunction } from '../transport.js';
+import type { AuthProvider } from './auth-provider.js';
+import { bearerValue, oauth2CommonShape, resolveRetry } from './oauth2-options.js';
+import { TokenCache } from './token-cache.js';
+import { TokenEndpoint, type OAuth2ClientAuth } from './token-endpoint.js';
+
+/**
+ * Options of {@link oauth2ClientCredentials}.
+ *
+ * @example
+ * ```ts
+ * import { oauth2ClientCredentials, type OAuth2ClientCredentialsOptions } from 'syncline/http';
+ *
+ * const options: OAuth2ClientCredentialsOptions = {
+ *   tokenUrl: 'https://auth.example.com/oauth/token',
+ *   clientId: process.env.CLIENT_ID!,
+ *   clientSecret: process.env.CLIENT_SECRET!,
+ *   scope: ['invoices:write'],
+ * };
+ * const auth = oauth2ClientCredentials(options);
+ * ```
+ */
+export interface OAuth2ClientCredentialsOptions {
+  /** The authorization server's token endpoint. */
+  readonly tokenUrl: string | URL;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /**
+   * Scopes to request, as one space-separated string or a list.
+   * @default undefined (the client's default scopes)
+   */
+  readonly scope?: string | readonly string[];
+  /**
+   * The `audience` parameter some servers (Auth0, …) require.
+   * @default undefined
+   */
+  readonly audience?: string;
+  /**
+   * Renew the token this long before it expires, in ms (at most half its lifetime), so no request goes
+   * out with a token about to lapse.
+   * @default 30_000
+   */
+  readonly skewMs?: number;
+  /**
+   * How the client authenticates: `basic` (HTTP Basic, the RFC 6749 default) or `body` (`client_id` and
+   * `client_secret` form fields).
+   * @default 'basic'
+   */
+  readonly clientAuth?: OAuth2ClientAuth;
+  /**
+   * Retries token requests that fail transiently (5xx, 429, network, timeout); refusals such as
+   * `invalid_client` are fatal at once.
+   * @default retryPolicy()
+   */
+  readonly retry?: RetryPolicy | RetryPolicyOptions;
+  /**
+   * Time one token request may take, in ms.
+   * @default 30_000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Reads the time for token expiry.
+   * @default systemClock
+   */
+  readonly clock?: Clock;
+  /**
+   * The `fetch` used for token requests.
+   * @default globalThis.fetch
+   */
+  readonly fetch?: FetchFunction;
+}
+
+const optionsSchema = z.strictObject({
+  ...oauth2CommonShape,
+  clientSecret: z.string().min(1),
+  clock: clockSchema.default(() => systemClock),
+});
+
+/**
+ * OAuth2 client-credentials grant (RFC 6749 §4.4): fetches an access token for the client itself and
+ * sends it as `Authorization: Bearer`.
+ *
+ * The token is kept in memory and renewed `skewMs` before it expires. Renewal is single-flight: however
+ * many requests need a token at once, one token request is made and all of them wait for it. After a
+ * 401 the token is renewed (once for a burst of 401s) and the request replayed once. Token endpoint
+ * outages are retried under `retry`; a refusal (`invalid_client`, `invalid_scope`, …) is a fatal
+ * `OAuth2TokenError` saying what to fix. The client secret and tokens never appear in errors.
+ *
+ * @example
+ * ```ts
+ * import { httpClient, oauth2ClientCredentials } from 'syncline/http';
+ *
+ * const accounting = httpClient({
+ *   baseUrl: 'https://accounting.example.com/api',
+ *   auth: oauth2ClientCredentials({
+ *     tokenUrl: 'https://accounting.example.com/oauth/token',
+ *     clientId: process.env.ACCOUNTING_CLIENT_ID!,
+ *     clientSecret: process.env.ACCOUNTING_CLIENT_SECRET!,
+ *     scope: 'invoices:write',
+ *   }),
+ * });
+ * ```
+ */
+export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions): AuthProvider {
+  const parsed = parseOptions(optionsSchema, options, 'oauth2ClientCredentials');
+  const retry = resolveRetry(parsed.retry);
+  const endpoint = new TokenEndpoint({
+    tokenUrl: parsed.tokenUrl,
+    clientId: parsed.clientId,
+    clientSecret: parsed.clientSecret,
+    clientAuth: parsed.clientAuth,
+    timeoutMs: parsed.timeoutMs,
+    fetch: parsed.fetch,
+    clock: parsed.clock,
+  });
+  const params: Record<string, string> = { grant_type: 'client_credentials' };
+  if (parsed.scope !== undefined) params['scope'] = parsed.scope;
+  if (parsed.audience !== undefined) params['audience'] = parsed.audience;
+
+  const cache = new TokenCache(
+    async (signal) => {
+      const issued = await retry.run(() => endpoint.request(params, { secretValues: [], signal }), {
+        operation: 'oauth2.clientCredentials',
+        signal,
+      });
+      return { value: issued.accessToken, expiresAt: issued.expiresAt, obtainedAt: issued.obtainedAt };
+    },
+    parsed.clock,
+    parsed.skewMs,
+  );
+
+  return {
+    apply: async ({ headers }, signal) => {
+      headers.set('authorization', `Bearer ${await cache.get(signal)}`);
+    },
+    refresh: async ({ headers }, signal) => {
+      await cache.invalidate(bearerValue(headers), signal);
+    },
+    secrets: () => [...endpoint.secrets(), ...cache.recent()],
+  };
+}

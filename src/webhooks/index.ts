@@ -1,0 +1,25 @@
+/**
+ * `syncline/webhooks`: verified webhook intake into a durable inbox, drained by ordinary pipelines.
+ *
+ * @module
+ */
+
+// Intake
+export { webhookIntake, WebhookIntake, REJECTION_STATUS } from './intake/intake.js';
+export type { IntakeRequest, IntakeResponse, WebhookIntakeOptions } from './intake/intake.js';
+export type { WebhookAcceptedEvent, WebhookFailedEvent, WebhookIntakeEvents, WebhookRejectedEvent } from './intake/events.js';
+export { DEFAULT_KEPT_HEADERS } from './intake/headers.js';
+export { nodeHandler } from './intake/node-handler.js';
+export type { NodeWebhookHandler } from './intake/node-handler.js';
+export { fetchHandler } from './intake/fetch-handler.js';
+export type { FetchWebhookHandler } from './intake/fetch-handler.js';
+export { inboxSource } from './intake/inbox-source.js';
+export type { InboxCursor, InboxSourceOptions } from './intake/inbox-source.js';
+export { inboxJson } from './intake/inbox-json.js';
+
+// Verification
+export { standardWebhooks, signStandardWebhook } from './verify/standard-webhooks.js';
+export type { StandardWebhooksOptions } from './verify/standard-webhooks.js';
+export { WebhookVerificationError } from './verify/webhook-verification-error.js';
+export type { WebhookRejectionReason, WebhookVerificationErrorOptions } from './verify/webhook-verification-error.js';
+export type { TimestampToleranceOptions, VerifiedWebhook, WebhookHeaders, WebhookRequest, WebhookVerifier } from './verify/webhook-verifier.js';
