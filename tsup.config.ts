@@ -14,6 +14,8 @@ export const entry: Readonly<Record<string, string>> = {
   'sqlite/index': 'src/sqlite/index.ts',
   'postgres/index': 'src/postgres/index.ts',
   'redis/index': 'src/redis/index.ts',
+  'http/index': 'src/http/index.ts',
+  'webhooks/index': 'src/webhooks/index.ts',
 };
 
 export default defineConfig({

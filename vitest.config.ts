@@ -9,6 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^syncline\/testing\/conformance$/, replacement: src('testing/conformance/index.ts') },
       { find: /^syncline\/testing$/, replacement: src('testing/index.ts') },
+      { find: /^syncline\/(sqlite|postgres|redis|http|webhooks)$/, replacement: src('$1/index.ts') },
       { find: /^syncline$/, replacement: src('index.ts') },
     ],
   },

@@ -6,7 +6,7 @@ import type { ErrorClass } from '../errors/syncline-error.js';
 import { clockSchema, parseOptions } from '../internal/options.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { retryPolicy, type RetryPolicyOptions } from '../retry/p-retry-policy.js';
-import type { RetryPolicy } from '../retry/retry-policy.js';
+import type { RetryInfo, RetryPolicy } from '../retry/retry-policy.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import type { AuthProvider, AuthTarget } from './auth/auth-provider.js';
 import { HttpError } from './http-error.js';
@@ -101,6 +101,12 @@ export interface HttpClientOptions {
    * @default systemClock
    */
   readonly clock?: Clock;
+  /**
+   * Called after each failed attempt that will be retried, before the wait: log or count retries here
+   * (the error is secret-free). A throw stops the request with that error.
+   * @default undefined
+   */
+  readonly onRetry?: (info: RetryInfo) => void | Promise<void>;
 }
 
 /** Default of {@link HttpClientOptions.maxResponseBytes}: 10 MiB. */
@@ -136,12 +142,8 @@ const optionsSchema = z.strictObject({
       url.hash = '';
       return url;
     }),
-  headers: z
-    .record(
-      z.string().regex(HEADER_NAME, { error: 'Invalid input: expected header names made of token characters (letters, digits, -)' }),
-      z.string().regex(HEADER_VALUE, { error: 'Invalid input: expected header values without line breaks or control characters' }),
-    )
-    .default({}),
+  // Names and values are checked by checkHeaders() first, which never shows a value (it may be a credential).
+  headers: z.record(z.string(), z.string()).default({}),
   timeoutMs: z.int().min(1).max(MAX_TIMER_MS).default(30_000),
   auth: z
     .custom<AuthProvider>((value) => isObject(value) && isFunction(value['apply']), {
@@ -165,11 +167,29 @@ const optionsSchema = z.strictObject({
   maxRedirects: z.int().min(0).max(20).default(5),
   fetch: z.custom<FetchFunction>(isFunction, { error: 'Invalid input: expected a fetch function (input, init) => Promise<Response>' }).optional(),
   clock: clockSchema.default(() => systemClock),
+  onRetry: z.custom<(info: RetryInfo) => void | Promise<void>>(isFunction, { error: 'Invalid input: expected a function (info) => void' }).optional(),
 });
 
 type ParsedOptions = z.output<typeof optionsSchema>;
 
 const isWrite = (method: string): boolean => method !== 'GET';
+
+/** Validates the `headers` option without ever quoting a value: a header may carry a credential. */
+function checkHeaders(headers: unknown): void {
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) return;
+  for (const [name, value] of Object.entries(headers)) {
+    const path = `httpClient.headers.${name}`;
+    if (!HEADER_NAME.test(name)) {
+      throw new InvalidOptionsError(`Expected the header name ${JSON.stringify(name)} in \`httpClient.headers\` to be made of token characters (letters, digits, -).`, [`headers.${name}`]);
+    }
+    if (typeof value !== 'string' || !HEADER_VALUE.test(value)) {
+      throw new InvalidOptionsError(
+        `Expected \`${path}\` to be a string without line breaks or control characters, got ${typeof value === 'string' ? 'one with them' : typeof value} (the value is not shown: it may be a credential).`,
+        [`headers.${name}`],
+      );
+    }
+  }
+}
 
 /** The class and advice for a status that is not success. */
 function statusClass(status: number, headers: Headers): { errorClass: ErrorClass; hint: string } {
@@ -233,9 +253,11 @@ class KyHttpClient implements HttpClient {
     const signal = request.signal;
     // One replay after a 401 per request, not per attempt: a second 401 means the refresh did not help.
     const state = { replayed: false };
+    const { onRetry } = this.#options;
     return this.#retry.run((attempt) => this.#attempt<T>({ method, url, body, operation, request, schema, attempt, state }), {
       operation,
       ...(signal ? { signal } : {}),
+      ...(onRetry ? { onRetry } : {}),
     });
   }
 
@@ -427,9 +449,9 @@ class KyHttpClient implements HttpClient {
   }
 
   #headers(request: HttpRequest, hasBody: boolean): Headers {
-    const headers = new Headers(this.#options.headers);
-    headers.set('accept', 'application/json');
-    headers.set('user-agent', this.#options.userAgent);
+    // Defaults first, so the client's `headers` and the request's own may override Accept and User-Agent.
+    const headers = new Headers({ accept: 'application/json', 'user-agent': this.#options.userAgent });
+    for (const [name, value] of Object.entries(this.#options.headers)) headers.set(name, value);
     if (hasBody) headers.set('content-type', 'application/json');
     for (const [name, value] of Object.entries(request.headers ?? {})) {
       if (!HEADER_NAME.test(name) || !HEADER_VALUE.test(value)) {
@@ -516,5 +538,6 @@ interface Call<T> {
  * ```
  */
 export function httpClient(options: HttpClientOptions): HttpClient {
+  checkHeaders((options as Partial<HttpClientOptions> | undefined)?.headers);
   return new KyHttpClient(parseOptions(optionsSchema, options, 'httpClient', 'Check the options passed to `httpClient()`.'));
 }

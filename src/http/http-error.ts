@@ -1,7 +1,16 @@
 import { SynclineError, type ErrorClass } from '../errors/syncline-error.js';
 import { describeRequest, type HttpRequestInfo } from './request-info.js';
 
-/** Options of {@link HttpError}. */
+/**
+ * Options of {@link HttpError}: what a connector passes when it builds one itself.
+ *
+ * @example
+ * ```ts
+ * import { HttpError } from 'syncline/http';
+ *
+ * throw new HttpError({ method: 'POST', url: 'https://api.example.com/batch', operation: 'batch.item', status: 409, errorClass: 'permanent', hint: 'Already invoiced.' });
+ * ```
+ */
 export interface HttpErrorOptions extends HttpRequestInfo {
   readonly status: number;
   /** The status line's reason phrase, e.g. `Service Unavailable`. */
@@ -10,7 +19,7 @@ export interface HttpErrorOptions extends HttpRequestInfo {
   readonly errorClass: ErrorClass;
   /** The wait the server asked for (`Retry-After` or a rate-limit reset header), in ms. */
   readonly retryAfterMs?: number;
-  /** A secret-free excerpt (≤ 200 characters) of the response body, JSON-quoted. */
+  /** A secret-free excerpt (≤ 200 characters) of the response body. */
   readonly bodySnippet?: string;
   /** What to do about it; ends up in the message. */
   readonly hint?: string;
@@ -53,7 +62,7 @@ export class HttpError extends SynclineError {
   constructor(options: HttpErrorOptions) {
     const reason = options.statusText ? ` ${options.statusText}` : '';
     const hint = options.hint ? ` ${options.hint}` : '';
-    const body = options.bodySnippet === undefined ? '' : ` Response body: ${options.bodySnippet}`;
+    const body = options.bodySnippet === undefined ? '' : ` Response body: «${options.bodySnippet}»`;
     super(`${describeRequest(options)} answered HTTP ${options.status}${reason}.${hint}${body}`, { cause: options.cause });
     this.errorClass = options.errorClass;
     this.status = options.status;

@@ -134,7 +134,7 @@ const optionsSchema = z.discriminatedUnion('mode', [
  * ```
  */
 export function httpSink<T, R = unknown>(options: HttpSinkOptions<T, R>): Sink<T> {
-  const parsed = parseOptions(optionsSchema, { mode: 'record', ...options }, 'httpSink');
+  const parsed = parseOptions(optionsSchema, { ...options, mode: options.mode ?? 'record' }, 'httpSink');
   const name = parsed.name;
   const operation = parsed.operation ?? `${name}.write`;
   const schema = options.response;

@@ -133,7 +133,31 @@ const updatedSchema = z.union([z.string(), z.number()]);
 
 /**
  * The cursor schema every {@link httpSource} cursor passes, whatever its strategy; use it as the
- * `cursor` of a `defineSource` connector that reads through an `httpSource`.
+ * `cursor` of a `defineSource` connector that reads through an `httpSource` (which checks the
+ * strategy-specific parts itself when it starts reading).
+ *
+ * @example
+ * ```ts
+ * import { defineSource } from 'syncline';
+ * import { httpClient, httpSource, httpSourceCursor, linkPagination } from 'syncline/http';
+ * import { z } from 'zod';
+ *
+ * export const tickets = defineSource({
+ *   name: 'tickets',
+ *   config: z.object({ baseUrl: z.url() }),
+ *   cursor: httpSourceCursor,
+ *   read: (config, ctx) =>
+ *     httpSource({
+ *       name: 'tickets',
+ *       client: httpClient({ baseUrl: config.baseUrl, retry: ctx.retry }),
+ *       request: () => ({ path: '/tickets' }),
+ *       body: z.array(z.object({ id: z.string() }).loose()),
+ *       records: (body) => body,
+ *       key: (ticket) => ticket.id,
+ *       pagination: linkPagination(),
+ *     }).read(ctx),
+ * });
+ * ```
  */
 export const httpSourceCursor: z.ZodType<HttpSourceCursor> = z
   .object({
@@ -159,7 +183,8 @@ const LOOP_WINDOW = 10_000;
  *   keys it already read at `v`. Records that share the boundary value, across pages and across runs, are
  *   read exactly once, and a record updated during a pass is read again with its new version. When a whole
  *   page shares one value, the pagination strategy moves on within it.
- * - A page position already visited in this run fails that page with {@link PaginationLoopError}.
+ * - A page position already requested in this run, or a later position that returns exactly the records
+ *   of the page before, fails that page with {@link PaginationLoopError}.
  * - After `maxPages` requests the run ends cleanly; the next run continues from the cursor.
  *
  * @example
@@ -213,12 +238,12 @@ export function httpSource<T, B>(options: HttpSourceOptions<T, B>): Source<T, Ht
   async function* read(ctx: SourceReadContext<HttpSourceCursor>): AsyncGenerator<SourceBatch<T, HttpSourceCursor>> {
     let state = startState(ctx);
     const visited = new Map<string, true>();
-    const visit = (s: HttpSourceCursor): string => {
-      const id = JSON.stringify([s.since ?? null, s.page]);
-      visited.set(id, true);
+    const visit = (s: HttpSourceCursor): void => {
+      visited.set(JSON.stringify([s.since ?? null, s.page]), true);
       if (visited.size > LOOP_WINDOW) visited.delete(visited.keys().next().value!);
-      return id;
     };
+    // Keys of the previous page and the request it answered, to catch an API that ignores the position.
+    let previous: { since: string; position: PagePosition | null; keys: string } | undefined;
     for (let pages = 0; pages < maxPages; ) {
       if (ctx.signal.aborted) return;
       visit(state);
@@ -227,11 +252,24 @@ export function httpSource<T, B>(options: HttpSourceOptions<T, B>): Source<T, Ht
       const response = await client.request({ ...request, signal: ctx.signal }, options.body);
       pages++;
       const items = options.records(response.data, response);
+      if (!Array.isArray(items)) {
+        throw new FatalError(
+          `Source \`${name}\`: \`records\` returned ${items === null ? 'null' : typeof items} for ${response.url}; expected an array of records. ` +
+            'Return the array inside the page body, e.g. `(body) => body.data`.',
+        );
+      }
+      const signature = { since: JSON.stringify(state.since ?? null), position: state.page, keys: items.map((item) => String(options.key(item))).join('\u0000') };
+      // A later position in the same listing answered with the very records of the page before: the API
+      // ignores the position. (A new `since` starts at `null` and may legitimately re-read its boundary.)
+      if (state.page !== null && items.length > 0 && previous?.since === signature.since && previous.keys === signature.keys) {
+        throw new PaginationLoopError(name, pagination.kind, 'repeated-page', previous.position, state.page, pages);
+      }
+      previous = items.length > 0 ? signature : undefined;
       const next = pagination.next({ response, count: items.length, position: state.page });
       const page = incremental ? incrementalPage(state, items, next, response.url) : fullPage(items, next);
       if (page.cursor.page !== null) {
         const id = JSON.stringify([page.cursor.since ?? null, page.cursor.page]);
-        if (visited.has(id)) throw new PaginationLoopError(name, pagination.kind, state.page, page.cursor.page, pages);
+        if (visited.has(id)) throw new PaginationLoopError(name, pagination.kind, 'repeated-position', state.page, page.cursor.page, pages);
       }
       const changed = page.records.length > 0 || JSON.stringify(page.cursor) !== JSON.stringify(state);
       state = page.cursor;

@@ -49,3 +49,26 @@ export { ResponseTooLargeError } from './response-too-large-error.js';
 export { OAuth2TokenError } from './auth/oauth2-token-error.js';
 export type { OAuth2TokenErrorOptions } from './auth/oauth2-token-error.js';
 export type { HttpRequestInfo } from './request-info.js';
+
+// Sources and sinks
+export { httpSource, httpSourceCursor } from './http-source.js';
+export type { HttpSourceCursor, HttpSourceOptions, HttpPageContext, HttpIncrementalOptions } from './http-source.js';
+export { httpSink, errorForStatus } from './http-sink.js';
+export type { HttpSinkOptions, HttpRecordSinkOptions, HttpBatchSinkOptions } from './http-sink.js';
+
+// Pagination
+export type { Pagination, PageInfo, PagePosition } from './pagination/pagination.js';
+export { linkPagination } from './pagination/link-pagination.js';
+export type { LinkPaginationOptions } from './pagination/link-pagination.js';
+export { cursorPagination } from './pagination/cursor-pagination.js';
+export type { CursorPaginationOptions } from './pagination/cursor-pagination.js';
+export { offsetPagination } from './pagination/offset-pagination.js';
+export type { OffsetPaginationOptions } from './pagination/offset-pagination.js';
+export { pagePagination } from './pagination/page-pagination.js';
+export type { PagePaginationOptions } from './pagination/page-pagination.js';
+export { parseLinkHeader, findLink } from './pagination/link-header.js';
+export type { WebLink } from './pagination/link-header.js';
+export { compareUpdated } from './pagination/incremental.js';
+export type { UpdatedValue } from './pagination/incremental.js';
+export { PaginationLoopError } from './pagination/pagination-loop-error.js';
+export type { PaginationLoopKind } from './pagination/pagination-loop-error.js';

@@ -1,7 +1,16 @@
 import { SynclineError } from '../errors/syncline-error.js';
 import { describeRequest, type HttpRequestInfo } from './request-info.js';
 
-/** Options of {@link InvalidResponseError}. */
+/**
+ * Options of {@link InvalidResponseError}.
+ *
+ * @example
+ * ```ts
+ * import { InvalidResponseError } from 'syncline/http';
+ *
+ * throw new InvalidResponseError({ method: 'GET', url: 'https://api.example.com/orders', operation: 'orders.list', status: 200, reason: 'schema', issues: ['orders: expected an array'] });
+ * ```
+ */
 export interface InvalidResponseErrorOptions extends HttpRequestInfo {
   readonly status: number;
   /** `not-json`: the body did not parse as JSON; `schema`: it did not match the schema. */
@@ -44,7 +53,7 @@ export class InvalidResponseError extends SynclineError {
     const issues = options.issues ?? [];
     const what =
       options.reason === 'not-json'
-        ? `a body that is not JSON (content-type ${options.contentType ?? 'none'}): ${options.bodySnippet ?? '(empty body)'}`
+        ? `a body that is not JSON (content-type ${options.contentType ?? 'none'}): «${options.bodySnippet ?? '(empty body)'}»`
         : `a JSON body that does not match the response schema: ${issues.join('; ')}`;
     super(
       `${describeRequest(options)} answered HTTP ${options.status} with ${what}. ` +

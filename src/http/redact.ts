@@ -112,33 +112,54 @@ export function headerSecrets(headers: Headers): string[] {
 }
 
 /**
- * A short, single-line, secret-free excerpt of a response body for an error message: secrets are
- * replaced first (over the whole text read), then the result is cut to {@link SNIPPET_CHARS}.
+ * A short, single-line, secret-free excerpt of a response body for an error message, at most
+ * {@link SNIPPET_CHARS} characters: secrets are replaced first (over the whole text read), then the
+ * result is cut.
  */
 export function snippet(body: string, secrets: SecretSet): string {
   const clean = secrets.text(body).replace(/\s+/g, ' ').trim();
   if (clean === '') return '(empty body)';
-  const shown = clean.length > SNIPPET_CHARS ? `${clean.slice(0, SNIPPET_CHARS - 1)}…` : clean;
-  return JSON.stringify(shown);
+  return clean.length > SNIPPET_CHARS ? `${clean.slice(0, SNIPPET_CHARS - 1)}…` : clean;
 }
 
 const MAX_CAUSE_DEPTH = 8;
 
 function chainLeaks(error: unknown, secrets: SecretSet, depth: number): boolean {
   if (!(error instanceof Error) || depth > MAX_CAUSE_DEPTH) return false;
-  if (secrets.leaks(error.message) || (error.stack !== undefined && secrets.leaks(error.stack))) return true;
+  for (const value of [error.message, error.stack, ...Object.values(error)]) {
+    if (typeof value === 'string' && secrets.leaks(value)) return true;
+  }
   return chainLeaks(error.cause, secrets, depth + 1);
 }
 
+/** Replaces secrets in the error's own string properties (message, stack, fields) and down its cause chain. */
+function scrubInPlace(error: Error, secrets: SecretSet, depth: number): boolean {
+  try {
+    for (const name of Object.getOwnPropertyNames(error)) {
+      const value = (error as unknown as Record<string, unknown>)[name];
+      if (typeof value === 'string' && secrets.leaks(value)) {
+        const enumerable = Object.getOwnPropertyDescriptor(error, name)?.enumerable ?? false;
+        Object.defineProperty(error, name, { value: secrets.text(value), writable: true, configurable: true, enumerable });
+      }
+    }
+  } catch {
+    return false;
+  }
+  const cause = error.cause;
+  if (cause instanceof Error && depth < MAX_CAUSE_DEPTH && chainLeaks(cause, secrets, depth + 1)) return scrubInPlace(cause, secrets, depth + 1);
+  return !chainLeaks(error, secrets, depth);
+}
+
 /**
- * `error` itself if nothing in it or its `cause` chain holds a secret; otherwise a plain copy (name,
- * code, message and stack scrubbed, cause scrubbed the same way), so nothing reachable from a syncline
- * error carries a credential.
+ * `error` with every secret scrubbed from its message, stack, string fields and `cause` chain, so
+ * nothing reachable from it carries a credential. Scrubbed in place, which keeps its class and
+ * classification; an error that cannot be changed (frozen) is replaced by a plain copy that keeps its
+ * name and code.
  */
-export function scrubError(error: unknown, secrets: SecretSet, depth = 0): unknown {
-  if (!(error instanceof Error) || !chainLeaks(error, secrets, depth)) return error;
-  const cause = depth < MAX_CAUSE_DEPTH ? scrubError(error.cause, secrets, depth + 1) : undefined;
-  const copy = new Error(secrets.text(error.message), cause === undefined ? undefined : { cause });
+export function scrubError(error: unknown, secrets: SecretSet): unknown {
+  if (!(error instanceof Error) || !chainLeaks(error, secrets, 0)) return error;
+  if (scrubInPlace(error, secrets, 0)) return error;
+  const copy = new Error(secrets.text(error.message));
   copy.name = error.name;
   if (error.stack !== undefined) copy.stack = secrets.text(error.stack);
   const code = (error as { code?: unknown }).code;

@@ -1,4 +1,13 @@
-/** Which request failed, as every HTTP error carries it: secret-free. */
+/**
+ * Which request failed, as every HTTP error carries it: secret-free.
+ *
+ * @example
+ * ```ts
+ * import { HttpError, type HttpRequestInfo } from 'syncline/http';
+ *
+ * const where = (error: HttpError): HttpRequestInfo => ({ method: error.method, url: error.url, operation: error.operation });
+ * ```
+ */
 export interface HttpRequestInfo {
   /** `GET`, `POST`, … */
   readonly method: string;

@@ -5,7 +5,12 @@
  *
  * @internal Not exported from `syncline/http`; no ky type leaves this file.
  */
-import ky, { isNetworkError, type KyInstance } from 'ky';
+import type { KyInstance } from 'ky';
+
+type KyModule = typeof import('ky');
+let kyModule: Promise<KyModule> | undefined;
+/** ky probes the runtime when it is imported (it builds a Request); load it on the first request, not at import. */
+const loadKy = (): Promise<KyModule> => (kyModule ??= import('ky'));
 import { classifyError } from '../retry/classify.js';
 import { HttpNetworkError } from './http-network-error.js';
 import { HttpTimeoutError } from './http-timeout-error.js';
@@ -13,7 +18,18 @@ import { scrubError, type SecretSet } from './redact.js';
 import type { HttpRequestInfo } from './request-info.js';
 import { ResponseTooLargeError } from './response-too-large-error.js';
 
-/** A `fetch` implementation: the global one, or a test wrapper that counts or records. */
+/**
+ * A `fetch` implementation: the global one, or a test wrapper that counts or records.
+ *
+ * @example
+ * ```ts
+ * import { httpClient, type FetchFunction } from 'syncline/http';
+ *
+ * let sent = 0;
+ * const counting: FetchFunction = (input, init) => (sent++, fetch(input, init));
+ * const api = httpClient({ baseUrl: 'http://127.0.0.1:3000', fetch: counting });
+ * ```
+ */
 export type FetchFunction = (input: Request | URL | string, init?: RequestInit) => Promise<Response>;
 
 /** How much of a non-2xx body is read for the error message; the rest is discarded. */
@@ -97,24 +113,31 @@ async function readBody(body: ReadableStream<Uint8Array> | null, limit: number, 
 
 /** The transport of one client: a ky instance with ky's own retry, timeout and status errors off. */
 export class Transport {
-  readonly #ky: KyInstance;
+  #ky: Promise<{ readonly ky: KyInstance; readonly isNetworkError: KyModule['isNetworkError'] }> | undefined;
   readonly #options: TransportOptions;
 
   constructor(options: TransportOptions) {
     this.#options = options;
+  }
+
+  #client(): Promise<{ readonly ky: KyInstance; readonly isNetworkError: KyModule['isNetworkError'] }> {
     // One retry layer (the syncline policy), one timeout (ours, covering the body too), our status mapping.
-    this.#ky = ky.create({
-      retry: 0,
-      timeout: false,
-      throwHttpErrors: false,
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-    });
+    return (this.#ky ??= loadKy().then((module) => ({
+      ky: module.default.create({
+        retry: 0,
+        timeout: false,
+        throwHttpErrors: false,
+        ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
+      }),
+      isNetworkError: module.isNetworkError,
+    })));
   }
 
   /** Sends one request and reads its response; rejects with a classified, secret-free error. */
   async send(exchange: Exchange): Promise<RawResponse> {
     const { signal: callerSignal, info } = exchange;
     callerSignal?.throwIfAborted();
+    const { ky, isNetworkError } = await this.#client();
     const attempt = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -125,7 +148,7 @@ export class Transport {
     let stage: 'request' | 'body' = 'request';
     let status = 0;
     try {
-      const response = await this.#ky(exchange.url, {
+      const response = await ky(exchange.url, {
         method: exchange.method,
         headers: exchange.headers,
         redirect: exchange.redirect,

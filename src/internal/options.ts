@@ -17,6 +17,14 @@ function describeValue(value: unknown): string {
   return `\`${shown}\` (${type})`;
 }
 
+/** Option names whose values are credentials. */
+const SECRET_NAME = /secret|password|passwd|token|api_?key|apikey|credential|authorization|private/i;
+
+function describeSecret(value: unknown): string {
+  if (typeof value === 'string') return `a string of ${value.length} character${value.length === 1 ? '' : 's'} (not shown)`;
+  return `a value of type ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value} (not shown)`;
+}
+
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let current = root;
   for (const segment of path) {
@@ -40,7 +48,9 @@ export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, whe
     const path = issue.path.map(String).join('.');
     const shownPath = path === '' ? where : `${where}.${path}`;
     paths.push(path);
-    const got = describeValue(valueAt(input, issue.path));
+    const value = valueAt(input, issue.path);
+    // Never quote a credential back: an error message ends up in logs.
+    const got = issue.path.some((segment) => SECRET_NAME.test(String(segment))) ? describeSecret(value) : describeValue(value);
     lines.push(`Expected \`${shownPath}\` ${expectation(issue)}, got ${got}`);
   }
   throw new InvalidOptionsError(`${lines.join('. ')}.${fix ? ` ${fix}` : ''}`, paths);

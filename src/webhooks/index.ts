@@ -20,6 +20,14 @@ export { inboxJson } from './intake/inbox-json.js';
 // Verification
 export { standardWebhooks, signStandardWebhook } from './verify/standard-webhooks.js';
 export type { StandardWebhooksOptions } from './verify/standard-webhooks.js';
+export { stripeSignature, signStripeWebhook } from './verify/stripe-signature.js';
+export type { StripeSignatureOptions } from './verify/stripe-signature.js';
+export { shopifySignature, signShopifyWebhook } from './verify/shopify-signature.js';
+export type { ShopifySignatureOptions } from './verify/shopify-signature.js';
+export { githubSignature, signGithubWebhook } from './verify/github-signature.js';
+export type { GithubSignatureOptions } from './verify/github-signature.js';
+export { hmacSignature, signHmacWebhook } from './verify/hmac-signature.js';
+export type { HmacSignatureOptions, SignHmacWebhookOptions } from './verify/hmac-signature.js';
 export { WebhookVerificationError } from './verify/webhook-verification-error.js';
 export type { WebhookRejectionReason, WebhookVerificationErrorOptions } from './verify/webhook-verification-error.js';
 export type { TimestampToleranceOptions, VerifiedWebhook, WebhookHeaders, WebhookRequest, WebhookVerifier } from './verify/webhook-verifier.js';

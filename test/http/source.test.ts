@@ -6,6 +6,7 @@ import { pipeline, memoryStores, memorySink, CheckpointInvalidError, InvalidOpti
 import { FakeClock, runPipeline } from '../../src/testing/index.js';
 import type { HttpClient } from '../../src/http/http-client.js';
 import { httpClient } from '../../src/http/client.js';
+import { apiKeyAuth } from '../../src/http/auth/api-key-auth.js';
 import { httpSource, type HttpSourceCursor, type HttpSourceOptions } from '../../src/http/http-source.js';
 import { cursorPagination } from '../../src/http/pagination/cursor-pagination.js';
 import { offsetPagination } from '../../src/http/pagination/offset-pagination.js';
@@ -236,6 +237,38 @@ describe('httpSource pagination strategies against a node:http server', () => {
     expect(api.seen).toEqual(['/v1/items', '/v1/items?p=2', '/v1/items?p=3']);
   });
 
+  it('Link rel="next" that echoes a query API key: the key is never stored in a cursor, and every request still carries it', async () => {
+    const canary = 'k3y-canary-7f1e2d';
+    const data = items(9);
+    const api = await serve((url, _req, res) => {
+      if (url.searchParams.get('api_key') !== canary) return void res.writeHead(401).end();
+      const page = Number(url.searchParams.get('page') ?? 1);
+      // Like json-server, the API builds its links from the full request URL, key included.
+      const next = new URL(url.href);
+      next.searchParams.set('page', String(page + 1));
+      json(res, data.slice((page - 1) * 4, page * 4), page * 4 < data.length ? { link: `<${next.pathname}${next.search}>; rel="next"` } : {});
+    });
+    const client = httpClient({ baseUrl: api.url, auth: apiKeyAuth({ key: canary, query: 'api_key' }) });
+    // One page per run, so every position is committed and can be inspected.
+    const source = itemSource(client, { request: () => ({ path: '/items', query: { page: 1 } }), body: z.array(Item), records: (b) => b, pagination: linkPagination(), maxPages: 1 });
+    const stores = memoryStores();
+    const sink = memorySink<Item>();
+    const cursors: unknown[] = [];
+    for (let run = 0; run < 3; run++) {
+      const { checkpoint } = await runOnce(source, stores, sink);
+      cursors.push(checkpoint?.cursor);
+    }
+    expect(ids(sink)).toEqual(data.map((d) => d.id));
+    expect(api.seen).toHaveLength(3);
+    expect(api.seen.every((path) => path.includes(`api_key=${canary}`))).toBe(true);
+    expect(cursors).toEqual([
+      { pagination: 'link', page: `${api.url}/items?page=2` },
+      { pagination: 'link', page: `${api.url}/items?page=3` },
+      { pagination: 'link', page: null },
+    ]);
+    expect(JSON.stringify(cursors)).not.toContain(canary);
+  });
+
   it('refuses a Link rel="next" to another origin (credentials would follow it)', async () => {
     const api = await serve((_url, _req, res) => json(res, items(2), { link: '<http://127.0.0.2:9/items?p=2>; rel="next"' }));
     const source = itemSource(fetchClient(api.url), { request: () => ({ path: '/items' }), body: z.array(Item), records: (b) => b, pagination: linkPagination() });
@@ -249,11 +282,11 @@ describe('httpSource pagination strategies against a node:http server', () => {
 // ── loops and page bounds ───────────────────────────────────────────────────────────────────────
 
 describe('httpSource loop detection and maxPages', () => {
-  it('a cursor that does not advance fails the page with PaginationLoopError; earlier pages are committed', async () => {
+  it('a cursor that does not advance fails the page with PaginationLoopError; the looping page is not yielded', async () => {
     const data = items(6);
     const api = await serve((url, _req, res) => {
-      // The API ignores ?cursor= (it expects ?page_token=) and always answers with page 1 and the same next cursor.
-      json(res, { data: data.slice(0, 3), next: 'tok-2' });
+      // The second page points to itself: its next cursor is the cursor it was asked for.
+      json(res, url.searchParams.has('cursor') ? { data: data.slice(3, 6), next: 'tok-2' } : { data: data.slice(0, 3), next: 'tok-2' });
     });
     const sink = memorySink<Item>();
     const stores = memoryStores();
@@ -270,7 +303,19 @@ describe('httpSource loop detection and maxPages', () => {
     expect(error?.cause).toBeInstanceOf(PaginationLoopError);
     expect((error?.cause as PaginationLoopError).position).toBe('tok-2');
     expect((error?.cause as Error).message).toMatch(/sent back to "tok-2" by the page at "tok-2".*Check that the request sends the pagination parameter/);
+    expect((error?.cause as PaginationLoopError).loop).toBe('repeated-position');
     expect(api.seen).toEqual(['/items', '/items?cursor=tok-2']);
+  });
+
+  it('an API that ignores the offset parameter (the same records again) fails the second page', async () => {
+    const data = items(30);
+    const api = await serve((_url, _req, res) => json(res, data.slice(0, 10)));
+    const source = itemSource(fetchClient(api.url), { request: () => ({ path: '/items' }), body: z.array(Item), records: (b) => b, pagination: offsetPagination({ limit: 10, offsetParam: 'skip' }) });
+    const { summary, error } = await runOnce(source, memoryStores(), memorySink<Item>());
+    expect(summary).toMatchObject({ status: 'failed', read: 10 });
+    expect(error?.cause).toMatchObject({ name: 'PaginationLoopError', loop: 'repeated-page', from: null, position: 10 });
+    expect((error?.cause as Error).message).toMatch(/got the same records at 10 as at the first page/);
+    expect(api.seen).toEqual(['/items?skip=0&limit=10', '/items?skip=10&limit=10']);
   });
 
   it('a longer Link cycle (page 4 → page 2) is detected before page 4 is yielded', async () => {

@@ -133,12 +133,19 @@ async function main(config: CrashChildConfig): Promise<void> {
     server.closeAllConnections();
   });
   while (!stop.signal.aborted) {
+    // One signal per attempt: a run refused with LeaseHeldError leaves its abort listener on the signal it
+    // was given (see the report on runner.ts), which would start a 30 s drain timer at SIGTERM.
+    const attempt = new AbortController();
+    const relay = (): void => attempt.abort(stop.signal.reason);
+    stop.signal.addEventListener('abort', relay, { once: true });
     try {
-      await ledger.run({ signal: stop.signal });
+      await ledger.run({ signal: attempt.signal });
     } catch (error) {
       // The killed predecessor's lease lasts up to its TTL (1 s); anything else is logged and retried.
       if (!(error instanceof LeaseHeldError)) log('run-error', { error: errorJson(error as Error) });
       await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      stop.signal.removeEventListener('abort', relay);
     }
   }
   sink.close();

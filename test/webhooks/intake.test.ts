@@ -72,6 +72,22 @@ describe('webhookIntake: persist before 2xx', () => {
     ]);
   });
 
+  it('keeps two providers apart in one inbox with id prefixes', async () => {
+    const clock = new FakeClock({ now: NOW });
+    const inbox = new MemoryInboxStore();
+    const verifier = standardWebhooks({ secrets: [secret], clock });
+    const acme = webhookIntake({ inbox, name: 'payments', idPrefix: 'acme:', verifier, clock });
+    const beta = webhookIntake({ inbox, name: 'payments', idPrefix: 'beta:', verifier, clock });
+    // The same raw id from two senders is two events, not a redelivery.
+    expect(JSON.parse((await acme.handle(signed('msg_1', '{"n":1}'))).body)).toEqual({ received: true, duplicate: false });
+    expect(JSON.parse((await beta.handle(signed('msg_1', '{"n":2}'))).body)).toEqual({ received: true, duplicate: false });
+    expect(JSON.parse((await acme.handle(signed('msg_1', '{"n":1}'))).body)).toEqual({ received: true, duplicate: true });
+    expect((await inbox.read('payments', 0, 10)).map((e) => [e.id, e.body])).toEqual([
+      ['acme:msg_1', '{"n":1}'],
+      ['beta:msg_1', '{"n":2}'],
+    ]);
+  });
+
   it('keeps the exact bytes: a byte-order mark and non-ASCII text survive', async () => {
     const { intake, inbox } = setup();
     const bytes = new Uint8Array([0xef, 0xbb, 0xbf, ...Buffer.from('{"name":"Zoë ☕"}')]);

@@ -237,7 +237,10 @@ describe('stripeSignature: differential against the stripe package', () => {
           const header = `t=${t},v1=${signature}`;
           const ours = rejectionOf(stripeSignature({ secrets: secret, clock }), { 'stripe-signature': header }, bytes, [secret.slice(6), signature]);
           expect(ours.reason).not.toBe('missing-header');
-          expect(() => Stripe.webhooks.constructEvent(bytes, header, secret, 300, undefined, NOW)).toThrow(StripeSignatureVerificationError);
+          // A `,` or `=` put into the signature can empty the v1 entry as Stripe splits it, and Stripe then
+          // throws a plain Error ("secureCompare must receive two arguments"): still a rejection.
+          const structural = target === 'signature' && /[,=]/.test(signature);
+          expect(() => Stripe.webhooks.constructEvent(bytes, header, secret, 300, undefined, NOW)).toThrow(structural ? Error : StripeSignatureVerificationError);
         },
       ),
       { numRuns: 500 },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { parseOptions } from '../../internal/options.js';
 import type { AuthProvider } from './auth-provider.js';
+import { parseSecretOptions } from './secret-options.js';
 
 /**
  * Options of {@link apiKeyAuth}: the key goes in a header, or in a query parameter (`{ key, query }`).
@@ -58,7 +58,7 @@ const optionsSchema = z.union(
  * ```
  */
 export function apiKeyAuth(options: ApiKeyAuthOptions): AuthProvider {
-  const parsed = parseOptions(optionsSchema, options, 'apiKeyAuth', 'Pass `{ key, header? }` or `{ key, query }`.');
+  const parsed = parseSecretOptions(optionsSchema, options, 'apiKeyAuth', { key: keySchema }, 'Pass `{ key, header? }` or `{ key, query }`.');
   const { key } = parsed;
   if ('query' in parsed) {
     const param = parsed.query;

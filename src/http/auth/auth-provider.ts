@@ -1,4 +1,16 @@
-/** The parts of one outgoing request an {@link AuthProvider} may change. */
+/**
+ * The parts of one outgoing request an {@link AuthProvider} may change.
+ *
+ * @example
+ * ```ts
+ * import type { AuthTarget } from 'syncline/http';
+ *
+ * async function apply({ headers, url }: AuthTarget): Promise<void> {
+ *   headers.set('X-Tenant-Key', process.env.TENANT_KEY!);
+ *   url.searchParams.set('tenant', 'acme');
+ * }
+ * ```
+ */
 export interface AuthTarget {
   /** The request's headers: set `Authorization` (or your API key header) here. */
   readonly headers: Headers;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { parseOptions } from '../../internal/options.js';
 import type { AuthProvider } from './auth-provider.js';
+import { parseSecretOptions } from './secret-options.js';
 
 /**
  * Options of {@link basicAuth}.
@@ -18,9 +18,10 @@ export interface BasicAuthOptions {
   readonly password: string;
 }
 
+const passwordSchema = z.string({ error: 'Invalid input: expected a string' }).regex(/^[^\r\n\0]*$/, { error: 'Invalid input: expected a password without line breaks' });
 const optionsSchema = z.strictObject({
   username: z.string().regex(/^[^:\r\n\0]*$/, { error: 'Invalid input: expected a user name without `:` or line breaks (RFC 7617)' }),
-  password: z.string().regex(/^[^\r\n\0]*$/, { error: 'Invalid input: expected a password without line breaks' }),
+  password: passwordSchema,
 });
 
 /**
@@ -37,7 +38,7 @@ const optionsSchema = z.strictObject({
  * ```
  */
 export function basicAuth(options: BasicAuthOptions): AuthProvider {
-  const { username, password } = parseOptions(optionsSchema, options, 'basicAuth');
+  const { username, password } = parseSecretOptions(optionsSchema, options, 'basicAuth', { password: passwordSchema });
   const credential = Buffer.from(`${username}:${password}`, 'utf8').toString('base64');
   const value = `Basic ${credential}`;
   return {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InvalidOptionsError } from '../../errors/invalid-options-error.js';
-import { parseOptions } from '../../internal/options.js';
 import type { AuthProvider } from './auth-provider.js';
+import { parseSecretOptions } from './secret-options.js';
 
 /**
  * Options of {@link bearerAuth}: a fixed token, or a function that returns the current one.
@@ -28,9 +28,11 @@ export type BearerAuthOptions =
 
 const TOKEN = /^[\x21-\x7e]+$/;
 
+const tokenSchema = z.string({ error: 'Invalid input: expected a string' }).regex(TOKEN, { error: 'Invalid input: expected a non-empty token of visible ASCII characters' });
+
 const optionsSchema = z.union(
   [
-    z.strictObject({ token: z.string().regex(TOKEN, { error: 'Invalid input: expected a non-empty token of visible ASCII characters' }) }),
+    z.strictObject({ token: tokenSchema }),
     z.strictObject({
       getToken: z.custom<(signal?: AbortSignal) => Promise<string>>((value) => typeof value === 'function', {
         error: 'Invalid input: expected a function (signal) => Promise<string>',
@@ -54,7 +56,7 @@ const optionsSchema = z.union(
  * ```
  */
 export function bearerAuth(options: BearerAuthOptions): AuthProvider {
-  const parsed = parseOptions(optionsSchema, options, 'bearerAuth');
+  const parsed = parseSecretOptions(optionsSchema, options, 'bearerAuth', { token: tokenSchema });
   if ('token' in parsed) {
     const { token } = parsed;
     return {

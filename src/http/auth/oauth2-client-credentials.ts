@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { clockSchema, parseOptions } from '../../internal/options.js';
+import { clockSchema } from '../../internal/options.js';
 import type { RetryPolicyOptions } from '../../retry/p-retry-policy.js';
 import type { RetryPolicy } from '../../retry/retry-policy.js';
 import { systemClock, type Clock } from '../../time/clock.js';
 import type { FetchFunction } from '../transport.js';
 import type { AuthProvider } from './auth-provider.js';
-import { bearerValue, oauth2CommonShape, resolveRetry } from './oauth2-options.js';
+import { bearerValue, oauth2CommonShape, resolveRetry, secretString } from './oauth2-options.js';
+import { parseSecretOptions } from './secret-options.js';
 import { TokenCache } from './token-cache.js';
 import { TokenEndpoint, type OAuth2ClientAuth } from './token-endpoint.js';
 
@@ -77,7 +78,7 @@ export interface OAuth2ClientCredentialsOptions {
 
 const optionsSchema = z.strictObject({
   ...oauth2CommonShape,
-  clientSecret: z.string().min(1),
+  clientSecret: secretString,
   clock: clockSchema.default(() => systemClock),
 });
 
@@ -107,7 +108,7 @@ const optionsSchema = z.strictObject({
  * ```
  */
 export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions): AuthProvider {
-  const parsed = parseOptions(optionsSchema, options, 'oauth2ClientCredentials');
+  const parsed = parseSecretOptions(optionsSchema, options, 'oauth2ClientCredentials', { clientSecret: secretString });
   const retry = resolveRetry(parsed.retry);
   const endpoint = new TokenEndpoint({
     tokenUrl: parsed.tokenUrl,

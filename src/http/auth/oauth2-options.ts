@@ -14,6 +14,11 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
+/** A client secret or refresh token: non-empty visible ASCII (it goes into a form body or Basic auth). */
+export const secretString = z
+  .string({ error: 'Invalid input: expected a string' })
+  .regex(/^[\x20-\x7e]+$/, { error: 'Invalid input: expected a non-empty string of printable ASCII characters' });
+
 /** Fields every OAuth2 provider accepts, with their defaults. */
 export const oauth2CommonShape = {
   tokenUrl: tokenUrlSchema,

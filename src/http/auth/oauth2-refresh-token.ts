@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RetryableError } from '../../errors/retryable-error.js';
-import { clockSchema, parseOptions } from '../../internal/options.js';
+import { clockSchema } from '../../internal/options.js';
 import type { RetryPolicyOptions } from '../../retry/p-retry-policy.js';
 import type { RetryPolicy } from '../../retry/retry-policy.js';
 import type { KeyValueStore } from '../../stores/key-value-store.js';
@@ -9,13 +9,22 @@ import type { FetchFunction } from '../transport.js';
 import type { AuthProvider } from './auth-provider.js';
 import { redactUrl, SecretSet } from '../redact.js';
 import { OAuth2TokenError } from './oauth2-token-error.js';
-import { bearerValue, oauth2CommonShape, resolveRetry } from './oauth2-options.js';
+import { bearerValue, oauth2CommonShape, resolveRetry, secretString } from './oauth2-options.js';
+import { parseSecretOptions } from './secret-options.js';
 import { TokenCache, type CachedToken } from './token-cache.js';
 import { TokenEndpoint, type IssuedToken, type OAuth2ClientAuth } from './token-endpoint.js';
 
 /**
  * The key-value namespace where {@link oauth2RefreshToken} keeps rotated refresh tokens, under its
- * `storeKey`.
+ * `storeKey`, as `{ refreshToken, rotatedAt }`.
+ *
+ * @example
+ * ```ts
+ * import { OAUTH2_KV_NAMESPACE } from 'syncline/http';
+ *
+ * // Forget the rotated token, e.g. after re-authorizing by hand:
+ * await stores.kv.delete(OAUTH2_KV_NAMESPACE, 'crm');
+ * ```
  */
 export const OAUTH2_KV_NAMESPACE = 'syncline.oauth2';
 
@@ -105,8 +114,8 @@ const isFunction = (value: unknown): boolean => typeof value === 'function';
 
 const optionsSchema = z.strictObject({
   ...oauth2CommonShape,
-  clientSecret: z.string().min(1).optional(),
-  refreshToken: z.string().min(1),
+  clientSecret: secretString.optional(),
+  refreshToken: secretString,
   store: z.custom<KeyValueStore>(
     (value) => typeof value === 'object' && value !== null && ['get', 'set'].every((m) => isFunction((value as Record<string, unknown>)[m])),
     { error: 'Invalid input: expected a KeyValueStore (e.g. `stores.kv`)' },
@@ -306,7 +315,7 @@ function toCached(issued: IssuedToken): CachedToken {
  * ```
  */
 export function oauth2RefreshToken(options: OAuth2RefreshTokenOptions): AuthProvider {
-  const parsed = parseOptions(optionsSchema, options, 'oauth2RefreshToken');
+  const parsed = parseSecretOptions(optionsSchema, options, 'oauth2RefreshToken', { clientSecret: secretString, refreshToken: secretString });
   const retry = resolveRetry(parsed.retry);
   const endpoint = new TokenEndpoint({
     tokenUrl: parsed.tokenUrl,

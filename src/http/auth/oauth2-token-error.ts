@@ -1,6 +1,15 @@
 import { FatalError } from '../../errors/fatal-error.js';
 
-/** Options of {@link OAuth2TokenError}. */
+/**
+ * Options of {@link OAuth2TokenError}.
+ *
+ * @example
+ * ```ts
+ * import { OAuth2TokenError } from 'syncline/http';
+ *
+ * throw new OAuth2TokenError({ tokenUrl: 'https://auth.example.com/token', status: 400, oauthError: 'invalid_grant', hint: 'Re-authorize.' });
+ * ```
+ */
 export interface OAuth2TokenErrorOptions {
   /** The token endpoint, secret query values redacted. */
   readonly tokenUrl: string;

@@ -14,7 +14,18 @@ import { Transport, type FetchFunction } from '../transport.js';
 import type { Clock } from '../../time/clock.js';
 import { OAuth2TokenError } from './oauth2-token-error.js';
 
-/** How the client proves who it is to the token endpoint. */
+/**
+ * How an OAuth2 client proves who it is to the token endpoint: `basic` (HTTP Basic, RFC 6749 §2.3.1)
+ * or `body` (`client_id` and `client_secret` form fields).
+ *
+ * @example
+ * ```ts
+ * import { oauth2ClientCredentials, type OAuth2ClientAuth } from 'syncline/http';
+ *
+ * const clientAuth: OAuth2ClientAuth = 'body';
+ * const auth = oauth2ClientCredentials({ tokenUrl: 'https://auth.example.com/token', clientId: 'id', clientSecret: process.env.SECRET!, clientAuth });
+ * ```
+ */
 export type OAuth2ClientAuth = 'basic' | 'body';
 
 /** A token response: enough for every grant. */
@@ -179,7 +190,7 @@ export class TokenEndpoint {
     }
     const hint =
       (oauthError ? (options.hints?.[oauthError] ?? HINTS[oauthError]) : undefined) ??
-      `The token endpoint refused the request (response body: ${bodySnippet}): check \`tokenUrl\`, \`clientId\` and \`clientSecret\`. Not retried.`;
+      `The token endpoint refused the request (response body: «${bodySnippet}»): check \`tokenUrl\`, \`clientId\` and \`clientSecret\`. Not retried.`;
     throw new OAuth2TokenError({
       tokenUrl: info.url,
       status,

@@ -31,7 +31,7 @@ const schema = z
 
 /**
  * Pages by `offset` and `limit` query parameters: `offset=0&limit=100`, then `offset=100&limit=100` …
- * The listing ends at a page shorter than `limit` (or when `hasMore` says so).
+ * The listing ends at an empty page, or at a page shorter than `limit` (or where `hasMore` says so).
  *
  * Offsets shift when records are inserted or deleted during a pass; for changing data prefer
  * `incremental` or a cursor the API hands out.

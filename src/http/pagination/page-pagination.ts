@@ -33,8 +33,8 @@ const schema = z
   .strict();
 
 /**
- * Pages by page number: `page=1&per_page=100`, then `page=2&per_page=100` … The listing ends at a page
- * shorter than `size` (or when `hasMore` says so).
+ * Pages by page number: `page=1&per_page=100`, then `page=2&per_page=100` … The listing ends at an
+ * empty page, or at a page shorter than `size` (or where `hasMore` says so).
  *
  * @example
  * ```ts

@@ -58,6 +58,13 @@ export interface WebhookIntakeOptions {
   /** The `pipelineId` of the intake's audit events. @default `webhooks:<name>` */
   readonly auditId?: string;
   /**
+   * Put before each event id, e.g. `stripe:`. When several providers feed one inbox, give each intake its
+   * own prefix: their ids cannot collide (deduplication is per inbox), and the pipeline can tell from
+   * `entry.id` which provider sent an entry.
+   * @default ''
+   */
+  readonly idPrefix?: string;
+  /**
    * Largest body accepted, in bytes. A larger one gets 413; the adapters stop reading it as soon as they
    * know (from `Content-Length`, or once the stream passes the limit).
    * @default 1048576 (1 MiB)
@@ -89,6 +96,11 @@ const optionsSchema = z.object({
   audit: z.custom<AuditStore>(isObjectWith(['write', 'query']), { message: 'expected an AuditStore (with write, query)' }).optional(),
   auditDeliveries: z.boolean().default(true),
   auditId: nameSchema.optional(),
+  idPrefix: z
+    .string()
+    .max(64)
+    .regex(/^[^\u0000-\u001f\u007f]*$/, { message: 'expected printable characters' })
+    .default(''),
   maxBodyBytes: z.number().int().min(1).max(1_073_741_824).default(1_048_576),
   keepHeaders: z
     .array(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { message: 'expected an HTTP header name' }))
@@ -161,6 +173,8 @@ export class WebhookIntake extends EventEmitter<WebhookIntakeEvents> {
   readonly keepHeaders: readonly string[];
   /** Identifies this intake instance (one per process start) in its audit events. */
   readonly runId: string;
+  /** Put before each event id. */
+  readonly idPrefix: string;
   readonly #inbox: InboxStore;
   readonly #verifier: WebhookVerifier;
   readonly #audit: AuditStore | undefined;
@@ -186,6 +200,7 @@ export class WebhookIntake extends EventEmitter<WebhookIntakeEvents> {
     this.maxBodyBytes = o.maxBodyBytes;
     this.keepHeaders = Object.freeze(keep);
     this.runId = randomUUID();
+    this.idPrefix = o.idPrefix;
     this.#inbox = o.inbox;
     this.#verifier = o.verifier;
     this.#audit = o.audit;
@@ -239,7 +254,7 @@ export class WebhookIntake extends EventEmitter<WebhookIntakeEvents> {
     let id: string;
     try {
       const verified = await this.#verifier.verify({ headers, body });
-      id = verified.id;
+      id = typeof verified.id === 'string' && verified.id !== '' ? this.idPrefix + verified.id : verified.id;
     } catch (error) {
       if (isVerificationError(error)) return this.#reject(error, headers);
       this.#fail({ inbox: this.name, operation: 'verify', error: toError(error) });

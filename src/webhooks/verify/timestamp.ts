@@ -27,6 +27,7 @@ export interface TimestampWindow {
   readonly clock: Clock;
 }
 
+/** Fills the window's defaults: 300 s and the system clock. */
 export function resolveWindow(options: TimestampToleranceOptions): TimestampWindow {
   return { toleranceSeconds: options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS, clock: options.clock ?? systemClock };
 }
