@@ -119,6 +119,8 @@ async function main(config: CrashChildConfig): Promise<void> {
   ledger.on('dead-letter', (d) => log('dead-letter', { key: d.key, error: d.error }));
   ledger.on('retry', (e) => log('retry', { operation: e.operation, attempt: e.attempt, error: errorJson(e.error) }));
   ledger.on('run:end', (s) => log('run:end', { ...s }));
+  ledger.on('run:start', (s) => log('run:start', { ...s }));
+  process.once('SIGTERM', () => log('sigterm', {}));
 
   const server = createServer(nodeHandler(intake));
   server.listen(0, '127.0.0.1', () => {
@@ -143,6 +145,7 @@ async function main(config: CrashChildConfig): Promise<void> {
     } catch (error) {
       // The killed predecessor's lease lasts up to its TTL (1 s); anything else is logged and retried.
       if (!(error instanceof LeaseHeldError)) log('run-error', { error: errorJson(error as Error) });
+      else log('lease-held', { message: (error as Error).message });
       await new Promise((resolve) => setTimeout(resolve, 50));
     } finally {
       stop.signal.removeEventListener('abort', relay);

@@ -223,6 +223,7 @@ it(
     })();
 
     // Start, kill, restart until the sender is done.
+    let stopMs = 0;
     let randomKills = 0;
     let restarts = 0;
     const dieLogs: string[] = [];
@@ -243,8 +244,11 @@ it(
         await finished;
       }
       if (!senderDone) kills++;
+      const stopAt = Date.now();
       if (child.process.exitCode === null && child.process.signalCode === null && senderDone) child.process.kill('SIGTERM');
       const exit = await child.exit;
+      if (senderDone) stopMs = Date.now() - stopAt;
+      if (senderDone && stopMs > 5000) console.error('SLOW STOP', logs.at(-2)?.split('\n').filter((l) => !l.includes('"accepted"')).join('\n'), logs.at(-1));
       if (exit.signal === 'SIGKILL' && dieAfterAppend !== undefined) dieLogs.push(logs.at(-2) ?? '');
       if (!senderDone) expect(exit.signal, `child ${index} ended on its own: ${logs.at(-1)}`).toBe('SIGKILL');
       else expect(exit.code === 0 || exit.signal === 'SIGKILL', `child ${index}: ${JSON.stringify(exit)} ${logs.at(-1)}`).toBe(true);
@@ -260,6 +264,7 @@ it(
     ledger.on('dead-letter', (d) => drainEvents.push(JSON.stringify(d)));
     ledger.on('retry', (e) => drainEvents.push(`${e.operation} ${e.error.message}`));
     let drained;
+    const drainAt = Date.now();
     for (let attempt = 0; ; attempt++) {
       try {
         drained = await ledger.run();
@@ -270,6 +275,7 @@ it(
         await sleep(25);
       }
     }
+    const drainMs = Date.now() - drainAt;
 
     // The inbox: every event exactly once, bodies exactly as sent.
     const entries: InboxEntry[] = [];
@@ -341,7 +347,7 @@ it(
         `  kills: ${randomKills} random + ${dieLogs.length} after inbox write before answer; restarts ${restarts}`,
         `  sender: ${stats.attempts} attempts, ${stats.ok} answered 2xx (${stats.duplicateAnswers} as duplicates), ${stats.non2xx} non-2xx, ${stats.connectionErrors} connection errors/resets, ${stats.rejectedForgeries} forgeries refused`,
         `  inbox: ${entries.length} entries, ${ids.size} distinct; ledger: ${rows.length} effects, ${payments.size} distinct payments, lost 0, duplicate effects ${rows.length - payments.size}`,
-        `  sink deliveries: ${deliveredToSink} (re-deliveries absorbed by the idempotent insert: ${deliveredToSink - rows.length}); final drain read ${drained.read}`,
+        `  sink deliveries: ${deliveredToSink} (re-deliveries absorbed by the idempotent insert: ${deliveredToSink - rows.length}); final drain read ${drained.read} in ${drainMs} ms; last child stopped ${stopMs} ms after SIGTERM`,
         `  canary: ${signatures.size} signatures + 2 secrets over ${texts.length} texts (${scanned} chars: ${audit.length} audit rows incl. ${rejections.length} rejections, ${deadLetters.length} dead letters, child logs and events): ${hits} hits`,
       ].join('\n'),
     );
