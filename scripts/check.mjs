@@ -24,6 +24,8 @@ const requiredExports = {
   './sqlite': ['sqliteStores', 'SqliteCorruptError', 'SqliteSchemaVersionError'],
   './postgres': ['postgresStores', 'postgresSink', 'PostgresCheckpointStore', 'PostgresSchemaVersionError'],
   './redis': ['redisStores', 'connectRedisStores', 'redisRateLimiter', 'RedisLayoutVersionError'],
+  './http': ['httpClient', 'httpSource', 'httpSink', 'oauth2ClientCredentials', 'oauth2RefreshToken', 'HttpError'],
+  './webhooks': ['webhookIntake', 'nodeHandler', 'fetchHandler', 'inboxSource', 'inboxJson', 'standardWebhooks', 'stripeSignature', 'WebhookVerificationError'],
 };
 
 /**

@@ -44,6 +44,6 @@ it('books every payment once through endpoint and ledger outages, replays and a 
   expect(ledger.length).toBeGreaterThanOrEqual(2);
 
   const report = formatReport(result);
-  expect(report).toContain('Trace of acme:msg_0001:');
+  expect(report).toContain('Trace of acme:msg_0001 (');
   expect(report).not.toMatch(/whsec_|v1,|t=\d+,v1=/);
 });

@@ -196,7 +196,7 @@ export function formatReport(result: PaymentsExampleResult): string {
     'Dead letters:',
     ...result.deadLetters.map((d) => `  ${d.key} (${d.step ?? d.stage}): ${d.error.message}`),
     '',
-    `Trace of ${result.trace.key}:`,
+    `Trace of ${result.trace.key} (webhooks:* rows are the intake: written = stored in the inbox, skipped duplicate = a redelivery):`,
     ...result.trace.events.map((e) => {
       const detail = [
         e.attempt === undefined ? '' : `attempt ${e.attempt}`,

@@ -243,9 +243,10 @@ export class Run {
           () => undefined,
         );
     };
-    signal?.addEventListener('abort', onUserAbort, { once: true });
     const owner = cfg.owner ?? `${hostname()}/${process.pid}/${this.runId}`;
+    // The stop listener is attached only once the lease is ours: a run turned away must leave nothing behind.
     this.#lease = await cfg.checkpoints.acquireLease(cfg.id, owner, cfg.leaseTtlMs, signal);
+    signal?.addEventListener('abort', onUserAbort, { once: true });
     let cursor: unknown;
     try {
       // Nothing is read when the stored checkpoint is unusable: the error is thrown as it is.

@@ -317,3 +317,18 @@ describe('redelivery bound', () => {
     expect(worst).toBeLessThanOrEqual(20);
   });
 });
+
+describe('a run turned away by the lease', () => {
+  it('leaves no listener on the caller’s signal, so aborting it later starts no drain timer', async () => {
+    const stores = memoryStores();
+    const holder = await stores.checkpoints.acquireLease('busy', 'someone-else', 60_000);
+    const controller = new AbortController();
+    const p = pipeline({ id: 'busy', source: memorySource(rows(1)), stores }).to(memorySink());
+    await expect(p.run({ signal: controller.signal })).rejects.toBeInstanceOf(LeaseHeldError);
+    const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    controller.abort();
+    const after = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    expect(after).toBe(before);
+    await stores.checkpoints.releaseLease(holder);
+  });
+});

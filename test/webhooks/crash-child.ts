@@ -119,8 +119,6 @@ async function main(config: CrashChildConfig): Promise<void> {
   ledger.on('dead-letter', (d) => log('dead-letter', { key: d.key, error: d.error }));
   ledger.on('retry', (e) => log('retry', { operation: e.operation, attempt: e.attempt, error: errorJson(e.error) }));
   ledger.on('run:end', (s) => log('run:end', { ...s }));
-  ledger.on('run:start', (s) => log('run:start', { ...s }));
-  process.once('SIGTERM', () => log('sigterm', {}));
 
   const server = createServer(nodeHandler(intake));
   server.listen(0, '127.0.0.1', () => {
@@ -135,21 +133,22 @@ async function main(config: CrashChildConfig): Promise<void> {
     server.closeAllConnections();
   });
   while (!stop.signal.aborted) {
-    // One signal per attempt: a run refused with LeaseHeldError leaves its abort listener on the signal it
-    // was given (see the report on runner.ts), which would start a 30 s drain timer at SIGTERM.
+    // One signal per attempt, unlinked before the pause: a run refused with LeaseHeldError leaves its abort
+    // listener on the signal it was given, and that listener would start a 30 s drain timer at SIGTERM.
     const attempt = new AbortController();
     const relay = (): void => attempt.abort(stop.signal.reason);
     stop.signal.addEventListener('abort', relay, { once: true });
+    let refused = false;
     try {
       await ledger.run({ signal: attempt.signal });
     } catch (error) {
       // The killed predecessor's lease lasts up to its TTL (1 s); anything else is logged and retried.
       if (!(error instanceof LeaseHeldError)) log('run-error', { error: errorJson(error as Error) });
-      else log('lease-held', { message: (error as Error).message });
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      refused = true;
     } finally {
       stop.signal.removeEventListener('abort', relay);
     }
+    if (refused) await new Promise((resolve) => setTimeout(resolve, 50));
   }
   sink.close();
   await stores.close();

@@ -19,11 +19,12 @@ import { signStandardWebhook } from '../../src/webhooks/index.js';
 import { INBOX, PIPELINE_ID, ledgerPipeline, openSink, type CrashChildConfig } from './crash-child.js';
 
 const EVENTS = 1000;
-const RANDOM_KILLS = 10;
+const RANDOM_KILLS = 20;
 /** Children (by start index) that kill themselves after their n-th inbox append, before answering. */
 const DIE_AFTER_APPEND: ReadonlyMap<number, number> = new Map([
   [0, 60],
-  [6, 25],
+  [7, 25],
+  [15, 10],
 ]);
 /** The sender takes on its deliveries in this many equal shares, one more after each kill, so kills land throughout. */
 const SHARES = RANDOM_KILLS + DIE_AFTER_APPEND.size + 1;
@@ -160,6 +161,7 @@ it(
     let senderDone = false;
     const stats: SenderStats = { attempts: 0, ok: 0, duplicateAnswers: 0, non2xx: 0, connectionErrors: 0, rejectedForgeries: 0, errors: [] };
     const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+    const duplicateIds = new Set<string>();
 
     const deliver = async (delivery: Delivery): Promise<void> => {
       const webhookId = `msg_${String(delivery.event).padStart(4, '0')}`;
@@ -187,7 +189,10 @@ it(
           }
           if (answer.status >= 200 && answer.status < 300) {
             stats.ok++;
-            if ((JSON.parse(answer.body) as { duplicate: boolean }).duplicate) stats.duplicateAnswers++;
+            if ((JSON.parse(answer.body) as { duplicate: boolean }).duplicate) {
+              stats.duplicateAnswers++;
+              duplicateIds.add(webhookId);
+            }
             return;
           }
           stats.non2xx++;
@@ -248,7 +253,6 @@ it(
       if (child.process.exitCode === null && child.process.signalCode === null && senderDone) child.process.kill('SIGTERM');
       const exit = await child.exit;
       if (senderDone) stopMs = Date.now() - stopAt;
-      if (senderDone && stopMs > 5000) console.error('SLOW STOP', logs.at(-2)?.split('\n').filter((l) => !l.includes('"accepted"')).join('\n'), logs.at(-1));
       if (exit.signal === 'SIGKILL' && dieAfterAppend !== undefined) dieLogs.push(logs.at(-2) ?? '');
       if (!senderDone) expect(exit.signal, `child ${index} ended on its own: ${logs.at(-1)}`).toBe('SIGKILL');
       else expect(exit.code === 0 || exit.signal === 'SIGKILL', `child ${index}: ${JSON.stringify(exit)} ${logs.at(-1)}`).toBe(true);
@@ -306,7 +310,13 @@ it(
 
     // The kills that matter most happened: after an inbox write, before the answer.
     expect(randomKills).toBe(RANDOM_KILLS);
-    expect(dieLogs.filter((l) => l.includes('"after":"inbox-append"'))).toHaveLength(DIE_AFTER_APPEND.size);
+    const diedOn = dieLogs.map((l) => (/"kind":"die","after":"inbox-append","id":"([^"]+)"/.exec(l) ?? [])[1]);
+    expect(diedOn).toHaveLength(DIE_AFTER_APPEND.size);
+    for (const id of diedOn) {
+      // Stored, unanswered, killed: the retry found it in the inbox, and it is there once.
+      expect(id && duplicateIds.has(id), `retry of ${id}`).toBe(true);
+      expect(entries.filter((e) => e.id === id)).toHaveLength(1);
+    }
     expect(stats.rejectedForgeries).toBe(FORGED);
     expect(stats.ok).toBe(deliveries - FORGED);
 
@@ -344,7 +354,7 @@ it(
     console.log(
       [
         `webhook crash test (seed ${SEED}): ${EVENTS} events, ${deliveries - FORGED} deliveries + ${FORGED} forged, ${seconds} s`,
-        `  kills: ${randomKills} random + ${dieLogs.length} after inbox write before answer; restarts ${restarts}`,
+        `  kills: ${randomKills} random + ${dieLogs.length} after inbox write before answer (${diedOn.join(', ')}); restarts ${restarts}`,
         `  sender: ${stats.attempts} attempts, ${stats.ok} answered 2xx (${stats.duplicateAnswers} as duplicates), ${stats.non2xx} non-2xx, ${stats.connectionErrors} connection errors/resets, ${stats.rejectedForgeries} forgeries refused`,
         `  inbox: ${entries.length} entries, ${ids.size} distinct; ledger: ${rows.length} effects, ${payments.size} distinct payments, lost 0, duplicate effects ${rows.length - payments.size}`,
         `  sink deliveries: ${deliveredToSink} (re-deliveries absorbed by the idempotent insert: ${deliveredToSink - rows.length}); final drain read ${drained.read} in ${drainMs} ms; last child stopped ${stopMs} ms after SIGTERM`,

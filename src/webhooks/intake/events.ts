@@ -29,8 +29,8 @@ export interface WebhookFailedEvent {
   /**
    * What failed: `inbox.append` (answered 503, the sender retries), `audit.write` (the answer stands),
    * `verify` (a verifier threw something other than a verification error: answered 500), `read-body`
-   * (the adapter could not read the request, e.g. Express parsed the body first: answered 500), `handle`
-   * (a bug: answered 500).
+   * (the adapter could not read the request: a body parser ran first, answered 500; or the stream broke,
+   * answered 400 to a sender that is usually gone), `handle` (a bug: answered 500).
    */
   readonly operation: 'inbox.append' | 'audit.write' | 'verify' | 'read-body' | 'handle';
   /** The event id, once known. */

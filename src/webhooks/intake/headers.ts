@@ -4,6 +4,13 @@ import type { WebhookHeaders } from '../verify/webhook-verifier.js';
  * Headers the intake keeps with each inbox message unless told otherwise: the content type, the sender's
  * user agent, and the headers in which providers name the event (GitHub and Shopify put the event type
  * only there) or its timing. Never a signature or a secret.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_KEPT_HEADERS, webhookIntake } from 'syncline/webhooks';
+ *
+ * const intake = webhookIntake({ inbox, name: 'orders', verifier, keepHeaders: [...DEFAULT_KEPT_HEADERS, 'x-tenant-id'] });
+ * ```
  */
 export const DEFAULT_KEPT_HEADERS: readonly string[] = Object.freeze([
   'content-type',
@@ -23,12 +30,12 @@ export const DEFAULT_KEPT_HEADERS: readonly string[] = Object.freeze([
  */
 const SECRET_HEADER = /signature|secret|hmac|token|authorization|cookie|api-?key|password|credential|^x-hub-signature/i;
 
-/** Whether `name` may be kept with an inbox message (see {@link DEFAULT_KEPT_HEADERS}). */
+/** @internal Whether `name` looks like a signature or credential header, which is never kept. */
 export function isSecretHeaderName(name: string): boolean {
   return SECRET_HEADER.test(name);
 }
 
-/** Lower-case names; repeated headers joined by `, ` as HTTP does. */
+/** @internal Lower-case names; repeated headers joined by `, ` as HTTP does. */
 export function normalizeHeaders(headers: WebhookHeaders): Record<string, string> {
   const out: Record<string, string> = {};
   const add = (name: string, value: string): void => {
@@ -47,7 +54,7 @@ export function normalizeHeaders(headers: WebhookHeaders): Record<string, string
   return out;
 }
 
-/** The allow-listed subset of `headers` (already lower-case), as stored with an inbox message. */
+/** @internal The allow-listed subset of `headers` (already lower-case), as stored with an inbox message. */
 export function pickHeaders(headers: Readonly<Record<string, string>>, keep: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of keep) {

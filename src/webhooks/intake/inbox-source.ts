@@ -8,7 +8,17 @@ export interface InboxCursor {
   readonly seq: number;
 }
 
-/** Options of {@link inboxSource}. */
+/**
+ * Options of {@link inboxSource}.
+ *
+ * @example
+ * ```ts
+ * import { inboxSource, type InboxSourceOptions } from 'syncline/webhooks';
+ *
+ * const options: InboxSourceOptions = { inbox: stores.inbox, name: 'payments', pageSize: 200, pollIntervalMs: 250 };
+ * const source = inboxSource(options);
+ * ```
+ */
 export interface InboxSourceOptions {
   /** The inbox the intake appends to (e.g. `stores.inbox` of the same `sqliteStores()`). */
   readonly inbox: InboxStore;

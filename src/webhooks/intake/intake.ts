@@ -13,7 +13,15 @@ import type { WebhookHeaders, WebhookVerifier } from '../verify/webhook-verifier
 import { DEFAULT_KEPT_HEADERS, isSecretHeaderName, normalizeHeaders, pickHeaders } from './headers.js';
 import type { WebhookAcceptedEvent, WebhookFailedEvent, WebhookIntakeEvents, WebhookRejectedEvent } from './events.js';
 
-/** One webhook request as the intake sees it, whatever the server framework. */
+/**
+ * One webhook request as the intake sees it, whatever the server framework: what
+ * {@link WebhookIntake.handle} takes when neither adapter fits.
+ *
+ * @example
+ * ```ts
+ * const answer = await intake.handle({ method: 'POST', headers: request.headers, body: rawBodyBuffer });
+ * ```
+ */
 export interface IntakeRequest {
   /** The HTTP method; only `POST` is accepted (anything else gets 405, unaudited). */
   readonly method: string;
@@ -26,7 +34,15 @@ export interface IntakeRequest {
   readonly body: Uint8Array | string;
 }
 
-/** The answer to send back, whatever the server framework. */
+/**
+ * The answer to send back, whatever the server framework.
+ *
+ * @example
+ * ```ts
+ * const { status, headers, body } = await intake.handle(request);
+ * reply.code(status).headers(headers).send(body);
+ * ```
+ */
 export interface IntakeResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
@@ -34,7 +50,23 @@ export interface IntakeResponse {
   readonly body: string;
 }
 
-/** Options of {@link webhookIntake}. */
+/**
+ * Options of {@link webhookIntake}.
+ *
+ * @example
+ * ```ts
+ * import { stripeSignature, type WebhookIntakeOptions } from 'syncline/webhooks';
+ *
+ * const options: WebhookIntakeOptions = {
+ *   inbox: stores.inbox,
+ *   name: 'payments',
+ *   idPrefix: 'stripe:',
+ *   verifier: stripeSignature({ secrets: process.env.STRIPE_WEBHOOK_SECRET ?? '' }),
+ *   audit: stores.audit,
+ *   maxBodyBytes: 256 * 1024,
+ * };
+ * ```
+ */
 export interface WebhookIntakeOptions {
   /** Where verified deliveries are appended before the sender gets a 2xx. */
   readonly inbox: InboxStore;
@@ -112,6 +144,13 @@ const optionsSchema = z.object({
  * The HTTP status each rejection reason is answered with. Signature problems are 401 (the request is not
  * authenticated; providers retry, and a retry re-signed with a fresh timestamp passes once clocks agree),
  * a malformed request 400, a body over the limit 413.
+ *
+ * @example
+ * ```ts
+ * import { REJECTION_STATUS } from 'syncline/webhooks';
+ *
+ * REJECTION_STATUS['bad-signature']; // 401
+ * ```
  */
 export const REJECTION_STATUS: Readonly<Record<WebhookRejectionReason, number>> = Object.freeze({
   'missing-header': 401,
