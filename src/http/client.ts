@@ -8,7 +8,7 @@ import type { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { retryPolicy, type RetryPolicyOptions } from '../retry/p-retry-policy.js';
 import type { RetryInfo, RetryPolicy } from '../retry/retry-policy.js';
 import { systemClock, type Clock } from '../time/clock.js';
-import type { AuthProvider, AuthTarget } from './auth/auth-provider.js';
+import type { AuthProvider } from './auth/auth-provider.js';
 import { HttpError } from './http-error.js';
 import type { HttpClient, HttpMethod, HttpRequest, HttpResponse } from './http-client.js';
 import { InvalidResponseError } from './invalid-response-error.js';

@@ -37,6 +37,7 @@ export type { OAuth2ClientCredentialsOptions } from './auth/oauth2-client-creden
 export { oauth2RefreshToken, OAUTH2_KV_NAMESPACE } from './auth/oauth2-refresh-token.js';
 export type { OAuth2RefreshTokenOptions } from './auth/oauth2-refresh-token.js';
 export type { OAuth2ClientAuth } from './auth/token-endpoint.js';
+export type { OAuth2EndpointOptions } from './auth/oauth2-options.js';
 
 // Errors
 export { HttpError } from './http-error.js';

@@ -22,7 +22,7 @@ import { RunFailedError } from '../errors/run-failed-error.js';
 import { RecordValidationError } from '../errors/record-validation-error.js';
 import { retryAfterOf } from '../retry/classify.js';
 import { redact } from '../audit/redact.js';
-import { applySteps, toValidationIssues, type StepBatch, type StepRuntime } from '../steps/apply.js';
+import { applySteps, type StepBatch, type StepRuntime } from '../steps/apply.js';
 import type { StepDefinition } from '../steps/step.js';
 import type { PipelineEvents } from './events.js';
 import type { RunSummary } from './summary.js';

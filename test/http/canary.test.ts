@@ -7,7 +7,6 @@ import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import {
-  memorySink,
   memoryStores,
   pipeline,
   rateLimiter,

@@ -1,14 +1,11 @@
 import { z } from 'zod';
 import { clockSchema } from '../../internal/options.js';
-import type { RetryPolicyOptions } from '../../retry/p-retry-policy.js';
-import type { RetryPolicy } from '../../retry/retry-policy.js';
-import { systemClock, type Clock } from '../../time/clock.js';
-import type { FetchFunction } from '../transport.js';
+import { systemClock } from '../../time/clock.js';
 import type { AuthProvider } from './auth-provider.js';
-import { bearerValue, oauth2CommonShape, resolveRetry, secretString } from './oauth2-options.js';
+import { bearerValue, oauth2CommonShape, resolveRetry, secretString, type OAuth2EndpointOptions } from './oauth2-options.js';
 import { parseSecretOptions } from './secret-options.js';
 import { TokenCache } from './token-cache.js';
-import { TokenEndpoint, type OAuth2ClientAuth } from './token-endpoint.js';
+import { TokenEndpoint } from './token-endpoint.js';
 
 /**
  * Options of {@link oauth2ClientCredentials}.
@@ -26,54 +23,8 @@ import { TokenEndpoint, type OAuth2ClientAuth } from './token-endpoint.js';
  * const auth = oauth2ClientCredentials(options);
  * ```
  */
-export interface OAuth2ClientCredentialsOptions {
-  /** The authorization server's token endpoint. */
-  readonly tokenUrl: string | URL;
-  readonly clientId: string;
+export interface OAuth2ClientCredentialsOptions extends OAuth2EndpointOptions {
   readonly clientSecret: string;
-  /**
-   * Scopes to request, as one space-separated string or a list.
-   * @default undefined (the client's default scopes)
-   */
-  readonly scope?: string | readonly string[];
-  /**
-   * The `audience` parameter some servers (Auth0, …) require.
-   * @default undefined
-   */
-  readonly audience?: string;
-  /**
-   * Renew the token this long before it expires, in ms (at most half its lifetime), so no request goes
-   * out with a token about to lapse.
-   * @default 30_000
-   */
-  readonly skewMs?: number;
-  /**
-   * How the client authenticates: `basic` (HTTP Basic, the RFC 6749 default) or `body` (`client_id` and
-   * `client_secret` form fields).
-   * @default 'basic'
-   */
-  readonly clientAuth?: OAuth2ClientAuth;
-  /**
-   * Retries token requests that fail transiently (5xx, 429, network, timeout); refusals such as
-   * `invalid_client` are fatal at once.
-   * @default retryPolicy()
-   */
-  readonly retry?: RetryPolicy | RetryPolicyOptions;
-  /**
-   * Time one token request may take, in ms.
-   * @default 30_000
-   */
-  readonly timeoutMs?: number;
-  /**
-   * Reads the time for token expiry.
-   * @default systemClock
-   */
-  readonly clock?: Clock;
-  /**
-   * The `fetch` used for token requests.
-   * @default globalThis.fetch
-   */
-  readonly fetch?: FetchFunction;
 }
 
 const optionsSchema = z.strictObject({

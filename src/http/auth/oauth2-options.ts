@@ -8,6 +8,8 @@ import { retryPolicy, type RetryPolicyOptions } from '../../retry/p-retry-policy
 import type { RetryPolicy } from '../../retry/retry-policy.js';
 import type { FetchFunction } from '../transport.js';
 import { tokenUrlSchema } from './token-endpoint.js';
+import type { Clock } from '../../time/clock.js';
+import type { OAuth2ClientAuth } from './token-endpoint.js';
 
 const isFunction = (value: unknown): boolean => typeof value === 'function';
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
@@ -54,4 +56,54 @@ export function bearerValue(headers: Headers): string | undefined {
   const value = headers.get('authorization');
   const match = value === null ? null : /^Bearer\s+(.+)$/i.exec(value);
   return match?.[1]?.trim();
+}
+
+/** Options both OAuth2 providers share: the token endpoint, and how token requests are made. */
+export interface OAuth2EndpointOptions {
+  /** The authorization server's token endpoint. */
+  readonly tokenUrl: string | URL;
+  readonly clientId: string;
+  /**
+   * Scopes to request, as one space-separated string or a list.
+   * @default undefined (the client's default, or originally granted, scopes)
+   */
+  readonly scope?: string | readonly string[];
+  /**
+   * The `audience` parameter some servers (Auth0, …) require.
+   * @default undefined
+   */
+  readonly audience?: string;
+  /**
+   * Renew the access token this long before it expires, in ms (at most half its lifetime), so no request
+   * goes out with a token about to lapse.
+   * @default 30_000
+   */
+  readonly skewMs?: number;
+  /**
+   * How a confidential client authenticates: `basic` (HTTP Basic, the RFC 6749 default) or `body`
+   * (`client_id` and `client_secret` form fields).
+   * @default 'basic'
+   */
+  readonly clientAuth?: OAuth2ClientAuth;
+  /**
+   * Retries token requests that fail transiently (5xx, 429, network, timeout, a store write); refusals
+   * such as `invalid_client` or `invalid_grant` are fatal at once.
+   * @default retryPolicy()
+   */
+  readonly retry?: RetryPolicy | RetryPolicyOptions;
+  /**
+   * Time one token request may take, in ms.
+   * @default 30_000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Reads the time for token expiry.
+   * @default systemClock
+   */
+  readonly clock?: Clock;
+  /**
+   * The `fetch` used for token requests.
+   * @default globalThis.fetch
+   */
+  readonly fetch?: FetchFunction;
 }

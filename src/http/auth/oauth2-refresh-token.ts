@@ -1,18 +1,15 @@
 import { z } from 'zod';
 import { RetryableError } from '../../errors/retryable-error.js';
 import { clockSchema } from '../../internal/options.js';
-import type { RetryPolicyOptions } from '../../retry/p-retry-policy.js';
-import type { RetryPolicy } from '../../retry/retry-policy.js';
 import type { KeyValueStore } from '../../stores/key-value-store.js';
-import { systemClock, type Clock } from '../../time/clock.js';
-import type { FetchFunction } from '../transport.js';
+import { systemClock } from '../../time/clock.js';
 import type { AuthProvider } from './auth-provider.js';
 import { redactUrl, SecretSet } from '../redact.js';
 import { OAuth2TokenError } from './oauth2-token-error.js';
-import { bearerValue, oauth2CommonShape, resolveRetry, secretString } from './oauth2-options.js';
+import { bearerValue, oauth2CommonShape, resolveRetry, secretString, type OAuth2EndpointOptions } from './oauth2-options.js';
 import { parseSecretOptions } from './secret-options.js';
 import { TokenCache, type CachedToken } from './token-cache.js';
-import { TokenEndpoint, type IssuedToken, type OAuth2ClientAuth } from './token-endpoint.js';
+import { TokenEndpoint, type IssuedToken } from './token-endpoint.js';
 
 /**
  * The key-value namespace where {@link oauth2RefreshToken} keeps rotated refresh tokens, under its
@@ -48,10 +45,7 @@ export const OAUTH2_KV_NAMESPACE = 'syncline.oauth2';
  * const auth = oauth2RefreshToken(options);
  * ```
  */
-export interface OAuth2RefreshTokenOptions {
-  /** The authorization server's token endpoint. */
-  readonly tokenUrl: string | URL;
-  readonly clientId: string;
+export interface OAuth2RefreshTokenOptions extends OAuth2EndpointOptions {
   /**
    * The client secret; leave it out for a public client (then `client_id` goes in the body).
    * @default undefined
@@ -67,47 +61,6 @@ export interface OAuth2RefreshTokenOptions {
   readonly store: KeyValueStore;
   /** The key of this connection in the store's `syncline.oauth2` namespace, e.g. `crm`. */
   readonly storeKey: string;
-  /**
-   * Scopes to request on refresh, as one space-separated string or a list.
-   * @default undefined (the scopes originally granted)
-   */
-  readonly scope?: string | readonly string[];
-  /**
-   * The `audience` parameter some servers require.
-   * @default undefined
-   */
-  readonly audience?: string;
-  /**
-   * Renew the access token this long before it expires, in ms (at most half its lifetime).
-   * @default 30_000
-   */
-  readonly skewMs?: number;
-  /**
-   * How a confidential client authenticates: `basic` (HTTP Basic) or `body` (form fields).
-   * @default 'basic'
-   */
-  readonly clientAuth?: OAuth2ClientAuth;
-  /**
-   * Retries refreshes that fail transiently (5xx, 429, network, timeout, a store write); `invalid_grant`
-   * and other refusals are fatal at once.
-   * @default retryPolicy()
-   */
-  readonly retry?: RetryPolicy | RetryPolicyOptions;
-  /**
-   * Time one token request may take, in ms.
-   * @default 30_000
-   */
-  readonly timeoutMs?: number;
-  /**
-   * Reads the time for token expiry.
-   * @default systemClock
-   */
-  readonly clock?: Clock;
-  /**
-   * The `fetch` used for token requests.
-   * @default globalThis.fetch
-   */
-  readonly fetch?: FetchFunction;
 }
 
 const isFunction = (value: unknown): boolean => typeof value === 'function';

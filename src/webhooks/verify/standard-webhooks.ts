@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { InvalidOptionsError } from '../../errors/invalid-options-error.js';
 import { bodyBytes, checkSignatureCount, encodeSignature, hmac, matchesAny } from './hmac.js';
 import { checkEventId, readRequiredHeaders } from './read-header.js';
 import { checkWindow, parseTimestamp, resolveWindow, secondsText, toleranceShape } from './timestamp.js';
