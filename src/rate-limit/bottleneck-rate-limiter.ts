@@ -433,8 +433,9 @@ class PermitBudget {
     this.#batch = batch;
     this.#intervalMs = intervalMs;
     this.#minTimeMs = minTimeMs;
-    // With spacing, a permit drawn ahead would be spaced from the wrong start.
-    this.#prefetchAt = minTimeMs > 0 ? 0 : Math.floor(batch / 4);
+    // With spacing, a permit drawn ahead would be spaced from the wrong start (and could be spent right after
+    // the next one, following an idle spell or a pause): draw only when one is needed.
+    this.#prefetchAt = minTimeMs > 0 ? -1 : Math.floor(batch / 4);
     this.#stopSignal = stopSignal;
     this.#create = create;
   }

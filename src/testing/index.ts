@@ -13,3 +13,19 @@ export type { FlakySinkCall, FlakySinkOptions } from './flaky-sink.js';
 export { runPipeline } from './harness.js';
 export type { HarnessOptions, HarnessResult } from './harness.js';
 export { resetSharedRateLimiters } from '../rate-limit/registry.js';
+export { faultServer } from './fault-server.js';
+export type {
+  Fault,
+  FaultHandler,
+  FaultKind,
+  FaultRequestInfo,
+  FaultServer,
+  FaultServerOptions,
+  FaultServerRequest,
+  SeededFaults,
+  ServerErrorStatus,
+} from './fault-server.js';
+export { maxRequestsInWindow } from './request-window.js';
+export type { RequestWindow } from './request-window.js';
+export { formatRetryAfter, RETRY_AFTER_FORMS } from './retry-after-value.js';
+export type { RetryAfterForm } from './retry-after-value.js';
