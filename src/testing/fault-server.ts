@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { z } from 'zod';
 import { clockSchema, parseOptions } from '../internal/options.js';
@@ -210,11 +210,12 @@ class FaultHttpServer implements FaultServer {
   readonly #expired: Set<string>;
   readonly #random: (() => number) | undefined;
   readonly #hung = new Map<ServerResponse, ReturnType<typeof setTimeout>>();
-  readonly #server = createServer((req, res) => void this.#serve(req, res));
+  readonly #server: Server;
   #burst: { left: number; status: ServerErrorStatus } | undefined;
   #closing: Promise<void> | undefined;
 
-  constructor(options: ParsedOptions) {
+  constructor(options: ParsedOptions, createServer: typeof import('node:http').createServer) {
+    this.#server = createServer((req, res) => void this.#serve(req, res));
     this.#options = options;
     this.#expired = new Set(options.expiredTokens);
     this.#random = options.seeded ? seededRandom(options.seeded.seed) : undefined;
@@ -493,7 +494,10 @@ const pick = <T>(values: readonly T[], u: number): T => values[Math.min(values.l
  * ```
  */
 export async function faultServer(options: FaultServerOptions): Promise<FaultServer> {
-  const server = new FaultHttpServer(parseOptions(optionsSchema, options, 'faultServer', 'Check the options passed to `faultServer()`.'));
+  const parsed = parseOptions(optionsSchema, options, 'faultServer', 'Check the options passed to `faultServer()`.');
+  // node:http is loaded here, not at import: importing it opens a handle, and syncline/testing must not.
+  const { createServer } = await import('node:http');
+  const server = new FaultHttpServer(parsed, createServer);
   await server.listen();
   return server;
 }
