@@ -1,9 +1,8 @@
 import { FatalError } from '../errors/fatal-error.js';
 import type { JsonValue } from '../internal/json.js';
 import type { KeyValueEntry, KeyValueSetOptions, KeyValueSetResult, KeyValueStore } from '../stores/key-value-store.js';
-import { toJsonText } from '../stores/shared/json.js';
 import { throwIfAborted } from '../stores/shared/signal.js';
-import { checkLimit, checkTtl } from '../stores/shared/validate.js';
+import { checkLimit, prepareKvSet } from '../stores/shared/validate.js';
 import { LuaScript } from './lua-script.js';
 import { RedisKeyspace, type RedisStoreOptions } from './options.js';
 
@@ -144,9 +143,7 @@ export class RedisKeyValueStore implements KeyValueStore {
     options: KeyValueSetOptions = {},
     signal?: AbortSignal,
   ): Promise<KeyValueSetResult> {
-    throwIfAborted(signal);
-    const ttlMs = options.ttlMs === undefined ? undefined : checkTtl(options.ttlMs, 'kv.set');
-    const json = toJsonText(value, `the value of \`kv.set\` for key \`${key}\` in namespace \`${namespace}\``);
+    const { ttlMs, json } = prepareKvSet(namespace, key, value, options, signal);
     const now = this.#keys.clock.now();
     const reply = (await this.#keys.run(setScript, this.#namespaceKeys(namespace), [
       key,

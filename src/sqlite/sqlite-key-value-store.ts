@@ -1,8 +1,7 @@
 import type { JsonValue } from '../internal/json.js';
 import type { KeyValueEntry, KeyValueSetOptions, KeyValueSetResult, KeyValueStore } from '../stores/key-value-store.js';
-import { toJsonText } from '../stores/shared/json.js';
 import { throwIfAborted } from '../stores/shared/signal.js';
-import { checkLimit, checkTtl } from '../stores/shared/validate.js';
+import { checkLimit, prepareKvSet } from '../stores/shared/validate.js';
 import type { Clock } from '../time/clock.js';
 import type { OperationContext, SqliteConnection } from './connection.js';
 import type { SqliteValue } from './sqlite-database.js';
@@ -67,9 +66,7 @@ export class SqliteKeyValueStore implements KeyValueStore {
     options: KeyValueSetOptions = {},
     signal?: AbortSignal,
   ): Promise<KeyValueSetResult> {
-    throwIfAborted(signal);
-    const ttlMs = options.ttlMs === undefined ? undefined : checkTtl(options.ttlMs, 'kv.set');
-    const json = toJsonText(value, `the value of \`kv.set\` for key \`${key}\` in namespace \`${namespace}\``);
+    const { ttlMs, json } = prepareKvSet(namespace, key, value, options, signal);
     return this.#db.write({ operation: 'kv.set' }, () => {
       const now = this.#clock.now();
       const row = this.#db.get(SELECT_CURRENT, namespace, key);

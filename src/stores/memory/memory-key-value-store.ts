@@ -1,10 +1,10 @@
 import type { JsonValue } from '../../internal/json.js';
 import type { Clock } from '../../time/clock.js';
 import type { KeyValueEntry, KeyValueSetOptions, KeyValueSetResult, KeyValueStore } from '../key-value-store.js';
-import { fromJsonText, toJsonText } from '../shared/json.js';
+import { fromJsonText } from '../shared/json.js';
 import { resolveClock, type MemoryStoreOptions } from './options.js';
 import { throwIfAborted } from '../shared/signal.js';
-import { checkLimit, checkTtl } from '../shared/validate.js';
+import { checkLimit, prepareKvSet } from '../shared/validate.js';
 
 interface Row {
   readonly json: string;
@@ -50,9 +50,7 @@ export class MemoryKeyValueStore implements KeyValueStore {
     options: KeyValueSetOptions = {},
     signal?: AbortSignal,
   ): Promise<KeyValueSetResult> {
-    throwIfAborted(signal);
-    const ttlMs = options.ttlMs === undefined ? undefined : checkTtl(options.ttlMs, 'kv.set');
-    const json = toJsonText(value, `the value of \`kv.set\` for key \`${key}\` in namespace \`${namespace}\``);
+    const { ttlMs, json } = prepareKvSet(namespace, key, value, options, signal);
     const now = this.#clock.now();
     const current = this.#live(namespace, key, now)?.version ?? 0;
     if (options.ifVersion !== undefined && options.ifVersion !== current) return { ok: false, version: current };

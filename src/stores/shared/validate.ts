@@ -1,4 +1,6 @@
 import { InvalidOptionsError } from '../../errors/invalid-options-error.js';
+import { throwIfAborted } from './signal.js';
+import { toJsonText } from './json.js';
 
 function shown(value: unknown): string {
   return `\`${String(value)}\` (${typeof value})`;
@@ -34,4 +36,23 @@ export function checkTtl(ttlMs: number, where: string): number {
     );
   }
   return ttlMs;
+}
+
+/**
+ * The checks every `KeyValueStore.set` makes before touching its backend, so all backends refuse the same
+ * input the same way: an aborted signal, a bad `ttlMs`, a value JSON cannot hold.
+ *
+ * @internal
+ */
+export function prepareKvSet(
+  namespace: string,
+  key: string,
+  value: unknown,
+  options: { readonly ttlMs?: number },
+  signal: AbortSignal | undefined,
+): { readonly ttlMs: number | undefined; readonly json: string } {
+  throwIfAborted(signal);
+  const ttlMs = options.ttlMs === undefined ? undefined : checkTtl(options.ttlMs, 'kv.set');
+  const json = toJsonText(value, `the value of \`kv.set\` for key \`${key}\` in namespace \`${namespace}\``);
+  return { ttlMs, json };
 }
