@@ -6,29 +6,11 @@ import { FakeClock } from '../../src/testing/fake-clock.js';
 import { githubSignature, signGithubWebhook } from '../../src/webhooks/verify/github-signature.js';
 import { hmacSignature, signHmacWebhook, type HmacSignatureOptions } from '../../src/webhooks/verify/hmac-signature.js';
 import { shopifySignature, signShopifyWebhook } from '../../src/webhooks/verify/shopify-signature.js';
-import type { WebhookHeaders, WebhookVerifier } from '../../src/webhooks/verify/webhook-verifier.js';
-import { WebhookVerificationError } from '../../src/webhooks/verify/webhook-verification-error.js';
+import { rejectionOf } from './verify-support.js';
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0) + 250;
 const nowSeconds = Math.floor(NOW / 1000);
 
-function rejectionOf(verifier: WebhookVerifier, headers: WebhookHeaders, body: string | Uint8Array, forbidden: readonly string[]): WebhookVerificationError {
-  let caught: unknown;
-  try {
-    verifier.verify({ headers, body });
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught, 'the request must be rejected').toBeInstanceOf(WebhookVerificationError);
-  const error = caught as WebhookVerificationError;
-  for (const value of forbidden) {
-    if (value.length >= 8) {
-      expect(error.message).not.toContain(value);
-      expect(JSON.stringify(error)).not.toContain(value);
-    }
-  }
-  return error;
-}
 
 function invalidOptionsOf(build: () => unknown): InvalidOptionsError {
   let caught: unknown;

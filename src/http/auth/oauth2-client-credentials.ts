@@ -5,7 +5,7 @@ import type { AuthProvider } from './auth-provider.js';
 import { bearerValue, oauth2CommonShape, resolveRetry, secretString, type OAuth2EndpointOptions } from './oauth2-options.js';
 import { parseSecretOptions } from './secret-options.js';
 import { TokenCache } from './token-cache.js';
-import { TokenEndpoint } from './token-endpoint.js';
+import { TokenEndpoint, tokenEndpointOptions } from './token-endpoint.js';
 
 /**
  * Options of {@link oauth2ClientCredentials}.
@@ -61,15 +61,7 @@ const optionsSchema = z.strictObject({
 export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions): AuthProvider {
   const parsed = parseSecretOptions(optionsSchema, options, 'oauth2ClientCredentials', { clientSecret: secretString });
   const retry = resolveRetry(parsed.retry);
-  const endpoint = new TokenEndpoint({
-    tokenUrl: parsed.tokenUrl,
-    clientId: parsed.clientId,
-    clientSecret: parsed.clientSecret,
-    clientAuth: parsed.clientAuth,
-    timeoutMs: parsed.timeoutMs,
-    fetch: parsed.fetch,
-    clock: parsed.clock,
-  });
+  const endpoint = new TokenEndpoint(tokenEndpointOptions(parsed));
   const params: Record<string, string> = { grant_type: 'client_credentials' };
   if (parsed.scope !== undefined) params['scope'] = parsed.scope;
   if (parsed.audience !== undefined) params['audience'] = parsed.audience;

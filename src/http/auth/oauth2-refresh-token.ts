@@ -9,7 +9,7 @@ import { OAuth2TokenError } from './oauth2-token-error.js';
 import { bearerValue, oauth2CommonShape, resolveRetry, secretString, type OAuth2EndpointOptions } from './oauth2-options.js';
 import { parseSecretOptions } from './secret-options.js';
 import { TokenCache, type CachedToken } from './token-cache.js';
-import { TokenEndpoint, type IssuedToken } from './token-endpoint.js';
+import { TokenEndpoint, tokenEndpointOptions, type IssuedToken } from './token-endpoint.js';
 
 /**
  * The key-value namespace where {@link oauth2RefreshToken} keeps rotated refresh tokens, under its
@@ -270,15 +270,7 @@ function toCached(issued: IssuedToken): CachedToken {
 export function oauth2RefreshToken(options: OAuth2RefreshTokenOptions): AuthProvider {
   const parsed = parseSecretOptions(optionsSchema, options, 'oauth2RefreshToken', { clientSecret: secretString, refreshToken: secretString });
   const retry = resolveRetry(parsed.retry);
-  const endpoint = new TokenEndpoint({
-    tokenUrl: parsed.tokenUrl,
-    clientId: parsed.clientId,
-    clientSecret: parsed.clientSecret,
-    clientAuth: parsed.clientAuth,
-    timeoutMs: parsed.timeoutMs,
-    fetch: parsed.fetch,
-    clock: parsed.clock,
-  });
+  const endpoint = new TokenEndpoint(tokenEndpointOptions(parsed));
   const flow = new RefreshTokenFlow(parsed, endpoint);
   const cache = new TokenCache((signal) => retry.run(() => flow.once(signal), { operation: 'oauth2.refreshToken', signal }), parsed.clock, parsed.skewMs);
 

@@ -50,6 +50,27 @@ export interface TokenEndpointOptions {
   readonly clock: Clock;
 }
 
+/** The endpoint options out of a provider's parsed options (which carry more). */
+export function tokenEndpointOptions(parsed: {
+  readonly tokenUrl: URL;
+  readonly clientId: string;
+  readonly clientSecret?: string | undefined;
+  readonly clientAuth: OAuth2ClientAuth;
+  readonly timeoutMs: number;
+  readonly fetch?: FetchFunction | undefined;
+  readonly clock: Clock;
+}): TokenEndpointOptions {
+  return {
+    tokenUrl: parsed.tokenUrl,
+    clientId: parsed.clientId,
+    clientSecret: parsed.clientSecret,
+    clientAuth: parsed.clientAuth,
+    timeoutMs: parsed.timeoutMs,
+    fetch: parsed.fetch,
+    clock: parsed.clock,
+  };
+}
+
 /** Token responses are small; a large one is a misconfigured URL (an HTML app page). */
 const MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024;
 const HTTP_URL = /^https?:$/;
