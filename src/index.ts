@@ -20,7 +20,7 @@ export type {
   ReplayOptions,
   RunOptions,
 } from './pipeline/pipeline.js';
-export type { RunStatus, RunSummary } from './pipeline/summary.js';
+export type { RunStatus, RunSummary } from './model/run-summary.js';
 export type {
   BatchEvent,
   CheckpointEvent,
@@ -43,7 +43,8 @@ export type { SourceDefinition } from './source/define-source.js';
 
 // Sinks
 export type { Sink, SinkRecord, SinkResult, SinkWriteContext } from './sink/sink.js';
-export { memorySink, MemorySink, callbackSink } from './sink/memory-sink.js';
+export { memorySink, MemorySink } from './sink/memory-sink.js';
+export { callbackSink } from './sink/callback-sink.js';
 export { defineSink } from './sink/define-sink.js';
 export type { SinkDefinition } from './sink/define-sink.js';
 
@@ -63,9 +64,9 @@ export { RateLimiterRegistry, sharedRateLimiter } from './rate-limit/registry.js
 export type { RateLimiter, RateLimitPause, ScheduleOptions } from './rate-limit/rate-limiter.js';
 
 // Audit
-export { redact, REDACTED } from './audit/redact.js';
-export { jsonlAuditStore, JsonlAuditStore } from './audit/jsonl-audit-store.js';
-export type { JsonlAuditStoreOptions } from './audit/jsonl-audit-store.js';
+export { redact, REDACTED } from './pipeline/redact.js';
+export { jsonlAuditStore, JsonlAuditStore } from './stores/jsonl/jsonl-audit-store.js';
+export type { JsonlAuditStoreOptions } from './stores/jsonl/jsonl-audit-store.js';
 
 // Stores
 export type { AuditEvent, AuditEventType, AuditQuery, AuditStore } from './stores/audit-store.js';
@@ -94,7 +95,7 @@ export type { MemoryStoreOptions } from './stores/memory/index.js';
 // Time
 export { systemClock } from './time/clock.js';
 export type { Clock } from './time/clock.js';
-export type { JsonValue } from './internal/json.js';
+export type { JsonValue } from './model/json.js';
 
 // Errors
 export { SynclineError, isSynclineError } from './errors/syncline-error.js';

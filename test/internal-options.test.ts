@@ -25,3 +25,24 @@ describe('parseOptions', () => {
     expect(message).toMatch(/`oauth.auth.apiKey`.*got a string of 13 characters \(not shown\)/);
   });
 });
+
+describe('parseOptions: unknown keys', () => {
+  const schema = z.strictObject({
+    concurrency: z.number().optional(),
+    batch: z.strictObject({ size: z.number().optional(), maxWaitMs: z.number().optional() }).default({}),
+  });
+
+  it('names an unknown key and the known one it is closest to', () => {
+    expect(() => parseOptions(schema, { concurency: 8 }, 'pipeline')).toThrow(
+      'Expected `pipeline` to have no unknown option (`concurency`: did you mean `concurrency`?; known options: `concurrency`, `batch`).',
+    );
+  });
+
+  it('finds the known keys of a nested object behind a default', () => {
+    expect(() => parseOptions(schema, { batch: { maxWait: 5 } }, 'pipeline')).toThrow(/`pipeline.batch` to have no unknown option \(`maxWait`: did you mean `maxWaitMs`\?; known options: `size`, `maxWaitMs`\)/);
+  });
+
+  it('suggests nothing for a key unlike any known one', () => {
+    expect(() => parseOptions(schema, { colour: 'red' }, 'pipeline')).toThrow(/\(`colour`; known options/);
+  });
+});

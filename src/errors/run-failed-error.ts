@@ -1,4 +1,4 @@
-import type { RunSummary } from '../pipeline/summary.js';
+import type { RunSummary } from '../model/run-summary.js';
 import { SynclineError } from './syncline-error.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { parseOptions } from '../internal/options.js';
-import type { JsonValue } from '../internal/json.js';
+import type { JsonValue } from '../model/json.js';
 import { classifyError } from '../retry/classify.js';
 import { FatalError } from '../errors/fatal-error.js';
 import { PermanentError } from '../errors/permanent-error.js';

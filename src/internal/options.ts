@@ -51,9 +51,74 @@ export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, whe
     const value = valueAt(input, issue.path);
     // Never quote a credential back: an error message ends up in logs.
     const got = issue.path.some((segment) => SECRET_NAME.test(String(segment))) ? describeSecret(value) : describeValue(value);
+    if (issue.code === 'unrecognized_keys') {
+      lines.push(`Expected \`${shownPath}\` ${unknownKeys(issue.keys, knownKeysAt(schema, issue.path))}`);
+      continue;
+    }
     lines.push(`Expected \`${shownPath}\` ${expectation(issue)}, got ${got}`);
   }
   throw new InvalidOptionsError(`${lines.join('. ')}.${fix ? ` ${fix}` : ''}`, paths);
+}
+
+/** The keys an object schema at `path` (through optional, default, pipe and union wrappers) accepts. */
+function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let current: z.core.$ZodType | undefined = schema;
+  for (let depth = 0; depth <= path.length; depth++) {
+    current = unwrapToObject(current);
+    if (!current) return [];
+    const shape = (current._zod.def as unknown as { shape: Record<string, z.core.$ZodType> }).shape;
+    if (depth === path.length) return Object.keys(shape);
+    current = shape[String(path[depth])];
+  }
+  return [];
+}
+
+function unwrapToObject(schema: z.core.$ZodType | undefined): z.core.$ZodType | undefined {
+  for (let guard = 0; schema && guard < 16; guard++) {
+    const def = schema._zod.def as unknown as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType; options?: z.core.$ZodType[] };
+    if (def.type === 'object') return schema;
+    if (def.type === 'pipe') schema = def.in;
+    else if (def.type === 'union') schema = def.options?.find((option) => unwrapToObject(option) !== undefined);
+    else schema = def.innerType;
+  }
+  return undefined;
+}
+
+/** "to have no unknown option (`concurency`: did you mean `concurrency`?)" */
+function unknownKeys(keys: readonly string[], known: readonly string[]): string {
+  const named = keys.map((key) => {
+    const near = closest(key, known);
+    return near ? `\`${key}\`: did you mean \`${near}\`?` : `\`${key}\``;
+  });
+  const list = known.length > 0 ? `; known options: ${known.map((k) => `\`${k}\``).join(', ')}` : '; check the spelling';
+  return `to have no unknown option (${named.join(', ')}${list})`;
+}
+
+/** The known key within a small edit distance of `key` (case-insensitive), if one is clearly closest. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  const limit = Math.max(1, Math.floor(key.length / 3));
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      bestDistance = distance;
+      best = candidate;
+    }
+  }
+  return bestDistance <= limit ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = row;
+  }
+  return previous[b.length]!;
 }
 
 function expectation(issue: z.core.$ZodIssue): string {

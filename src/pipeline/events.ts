@@ -1,6 +1,6 @@
 import type { DeadLetter } from '../stores/dead-letter-store.js';
 import type { RateLimitPause } from '../rate-limit/rate-limiter.js';
-import type { RunSummary } from './summary.js';
+import type { RunSummary } from '../model/run-summary.js';
 
 /** Payload of the `run:start` event. */
 export interface RunStartEvent {

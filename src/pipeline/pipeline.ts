@@ -16,7 +16,7 @@ import { InvalidOptionsError } from '../errors/invalid-options-error.js';
 import { NotFoundError } from '../errors/not-found-error.js';
 import type { FilterOptions, FlatMapOptions, PipelineRecord, StepContext, StepDefinition, StepOptions, ValidateOptions } from '../steps/step.js';
 import type { PipelineEvents } from './events.js';
-import type { RunSummary } from './summary.js';
+import type { RunSummary } from '../model/run-summary.js';
 import { Run, type RunnerConfig } from './runner.js';
 
 /** The stores a pipeline needs; `memoryStores()` and the durable backends return a superset. */

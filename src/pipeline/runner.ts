@@ -10,7 +10,7 @@ import type { AuditEvent, AuditEventType, AuditStore } from '../stores/audit-sto
 import type { CheckpointStore, Lease, StoredCheckpoint } from '../stores/checkpoint-store.js';
 import type { DeadLetter, DeadLetterAttempt, DeadLetterError, DeadLetterStage, DeadLetterStore } from '../stores/dead-letter-store.js';
 import type { KeyValueStore } from '../stores/key-value-store.js';
-import type { JsonValue } from '../internal/json.js';
+import type { JsonValue } from '../model/json.js';
 import { isSynclineError, type ErrorClass } from '../errors/syncline-error.js';
 import { toError } from '../errors/non-error.js';
 import { RetryableError } from '../errors/retryable-error.js';
@@ -21,11 +21,11 @@ import { CheckpointInvalidError } from '../errors/checkpoint-invalid-error.js';
 import { RunFailedError } from '../errors/run-failed-error.js';
 import { RecordValidationError } from '../errors/record-validation-error.js';
 import { retryAfterOf } from '../retry/classify.js';
-import { redact } from '../audit/redact.js';
+import { redact } from './redact.js';
 import { applySteps, type StepBatch, type StepRuntime } from '../steps/apply.js';
 import type { StepDefinition } from '../steps/step.js';
 import type { PipelineEvents } from './events.js';
-import type { RunSummary } from './summary.js';
+import type { RunSummary } from '../model/run-summary.js';
 
 /** @internal Everything a run needs, resolved by the pipeline from its options. */
 export interface RunnerConfig {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { throwIfAborted } from '../stores/shared/signal.js';
+import { throwIfAborted } from '../internal/signal.js';
 import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from './client.js';
 import { migrations, SCHEMA_VERSION } from './migrations.js';
 import type { ResolvedSchemaOptions } from './options.js';

@@ -1,7 +1,7 @@
 import type { AuditEvent, AuditQuery, AuditStore } from '../stores/audit-store.js';
-import { toJsonText } from '../stores/shared/json.js';
-import { throwIfAborted } from '../stores/shared/signal.js';
-import { checkLimit } from '../stores/shared/validate.js';
+import { toJsonText } from '../internal/json-text.js';
+import { throwIfAborted } from '../internal/signal.js';
+import { checkLimit } from '../internal/store-checks.js';
 import { Database, type Statement } from './database.js';
 import { parseStoreOptions, type PostgresStoreOptions } from './options.js';
 import { checkText, parseStoredJson, toNumber } from './text.js';

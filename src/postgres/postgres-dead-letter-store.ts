@@ -1,8 +1,8 @@
 import { NotFoundError } from '../errors/not-found-error.js';
 import type { DeadLetter, DeadLetterListOptions, DeadLetterStore } from '../stores/dead-letter-store.js';
-import { toJsonText } from '../stores/shared/json.js';
-import { throwIfAborted } from '../stores/shared/signal.js';
-import { checkLimit } from '../stores/shared/validate.js';
+import { toJsonText } from '../internal/json-text.js';
+import { throwIfAborted } from '../internal/signal.js';
+import { checkLimit } from '../internal/store-checks.js';
 import { Database, type Statement } from './database.js';
 import { parseStoreOptions, type PostgresStoreOptions } from './options.js';
 import { checkText, parseStoredJson, toNumber } from './text.js';

@@ -1,8 +1,8 @@
 import { RetryableError } from '../errors/retryable-error.js';
 import type { InboxEntry, InboxMessage, InboxStore } from '../stores/inbox-store.js';
-import { toJsonText } from '../stores/shared/json.js';
-import { throwIfAborted } from '../stores/shared/signal.js';
-import { checkLimit } from '../stores/shared/validate.js';
+import { toJsonText } from '../internal/json-text.js';
+import { throwIfAborted } from '../internal/signal.js';
+import { checkLimit } from '../internal/store-checks.js';
 import { Database, type Statement } from './database.js';
 import { parseStoredJson, checkInteger, checkText, toNumber } from './text.js';
 import { parseStoreOptions, type PostgresStoreOptions } from './options.js';

@@ -1,8 +1,8 @@
-import type { JsonValue } from '../internal/json.js';
+import type { JsonValue } from '../model/json.js';
 import type { KeyValueEntry, KeyValueSetOptions, KeyValueSetResult, KeyValueStore } from '../stores/key-value-store.js';
-import { toJsonText } from '../stores/shared/json.js';
-import { throwIfAborted } from '../stores/shared/signal.js';
-import { checkLimit, checkTtl } from '../stores/shared/validate.js';
+import { toJsonText } from '../internal/json-text.js';
+import { throwIfAborted } from '../internal/signal.js';
+import { checkLimit, checkTtl } from '../internal/store-checks.js';
 import type { Clock } from '../time/clock.js';
 import { Database, type Statement } from './database.js';
 import { parseStoreOptions, type PostgresStoreOptions } from './options.js';

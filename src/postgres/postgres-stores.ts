@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { InvalidOptionsError } from '../errors/invalid-options-error.js';
 import { clockSchema, parseOptions } from '../internal/options.js';
 import type { Stores } from '../stores/stores.js';
-import { throwIfAborted } from '../stores/shared/signal.js';
+import { throwIfAborted } from '../internal/signal.js';
 import type { Clock } from '../time/clock.js';
 import type { PostgresPool } from './client.js';
 import { LazyPool, type PgImporter } from './lazy-pool.js';

@@ -3,9 +3,9 @@ import { CheckpointInvalidError } from '../errors/checkpoint-invalid-error.js';
 import { LeaseHeldError } from '../errors/lease-held-error.js';
 import { LeaseLostError } from '../errors/lease-lost-error.js';
 import type { CheckpointCommit, CheckpointStore, Lease, StoredCheckpoint } from '../stores/checkpoint-store.js';
-import { toJsonText } from '../stores/shared/json.js';
-import { throwIfAborted } from '../stores/shared/signal.js';
-import { checkTtl } from '../stores/shared/validate.js';
+import { toJsonText } from '../internal/json-text.js';
+import { throwIfAborted } from '../internal/signal.js';
+import { checkTtl } from '../internal/store-checks.js';
 import { LuaScript } from './lua-script.js';
 import { RedisKeyspace, type RedisStoreOptions } from './options.js';
 

@@ -1,8 +1,8 @@
 import { FatalError } from '../errors/fatal-error.js';
 import type { InboxEntry, InboxMessage, InboxStore } from '../stores/inbox-store.js';
-import { toJsonText } from '../stores/shared/json.js';
-import { throwIfAborted } from '../stores/shared/signal.js';
-import { checkLimit } from '../stores/shared/validate.js';
+import { toJsonText } from '../internal/json-text.js';
+import { throwIfAborted } from '../internal/signal.js';
+import { checkLimit } from '../internal/store-checks.js';
 import { LuaScript } from './lua-script.js';
 import { RedisKeyspace, type RedisStoreOptions } from './options.js';
 

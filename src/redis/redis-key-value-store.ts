@@ -1,8 +1,8 @@
 import { FatalError } from '../errors/fatal-error.js';
-import type { JsonValue } from '../internal/json.js';
+import type { JsonValue } from '../model/json.js';
 import type { KeyValueEntry, KeyValueSetOptions, KeyValueSetResult, KeyValueStore } from '../stores/key-value-store.js';
-import { throwIfAborted } from '../stores/shared/signal.js';
-import { checkLimit, prepareKvSet } from '../stores/shared/validate.js';
+import { throwIfAborted } from '../internal/signal.js';
+import { checkLimit, prepareKvSet } from '../internal/store-checks.js';
 import { LuaScript } from './lua-script.js';
 import { RedisKeyspace, type RedisStoreOptions } from './options.js';
 

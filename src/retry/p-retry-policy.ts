@@ -99,8 +99,6 @@ function integer(min: number, max: number, unit = '') {
   return z.int({ error }).min(min, { error }).max(max, { error });
 }
 
-const KNOWN_OPTIONS = ['attempts', 'maxElapsedMs', 'baseDelayMs', 'maxDelayMs', 'maxRetryAfterMs', 'classify', 'clock', 'random'];
-
 const optionsSchema = z
   .strictObject(
     {
@@ -120,12 +118,6 @@ const optionsSchema = z
           error: 'Invalid input: expected a function returning a number in [0, 1)',
         })
         .default(() => Math.random),
-    },
-    {
-      error: (issue) =>
-        issue.code === 'unrecognized_keys'
-          ? `Invalid input: expected only known options (${KNOWN_OPTIONS.join(', ')}); unknown: ${issue.keys.join(', ')}`
-          : undefined,
     },
   )
   .superRefine((options, ctx) => {

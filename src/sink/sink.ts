@@ -1,5 +1,5 @@
 import type { Clock } from '../time/clock.js';
-import type { JsonValue } from '../internal/json.js';
+import type { JsonValue } from '../model/json.js';
 import type { KeyValueStore } from '../stores/key-value-store.js';
 
 /**

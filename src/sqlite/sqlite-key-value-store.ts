@@ -1,7 +1,7 @@
-import type { JsonValue } from '../internal/json.js';
+import type { JsonValue } from '../model/json.js';
 import type { KeyValueEntry, KeyValueSetOptions, KeyValueSetResult, KeyValueStore } from '../stores/key-value-store.js';
-import { throwIfAborted } from '../stores/shared/signal.js';
-import { checkLimit, prepareKvSet } from '../stores/shared/validate.js';
+import { throwIfAborted } from '../internal/signal.js';
+import { checkLimit, prepareKvSet } from '../internal/store-checks.js';
 import type { Clock } from '../time/clock.js';
 import type { OperationContext, SqliteConnection } from './connection.js';
 import type { SqliteValue } from './sqlite-database.js';

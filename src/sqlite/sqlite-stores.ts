@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { InvalidOptionsError } from '../errors/invalid-options-error.js';
 import { clockSchema, parseOptions } from '../internal/options.js';
-import { throwIfAborted } from '../stores/shared/signal.js';
+import { throwIfAborted } from '../internal/signal.js';
 import type { Stores } from '../stores/stores.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import { SqliteConnection } from './connection.js';

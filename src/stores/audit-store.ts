@@ -1,4 +1,4 @@
-import type { JsonValue } from '../internal/json.js';
+import type { JsonValue } from '../model/json.js';
 
 /**
  * What happened to a record (or to the run).

@@ -1,4 +1,4 @@
-import type { JsonValue } from '../internal/json.js';
+import type { JsonValue } from '../model/json.js';
 
 /** A stored value with its version. */
 export interface KeyValueEntry {

@@ -1,5 +1,5 @@
 import type { Pipeline } from '../pipeline/pipeline.js';
-import type { RunSummary } from '../pipeline/summary.js';
+import type { RunSummary } from '../model/run-summary.js';
 import { RunFailedError } from '../errors/run-failed-error.js';
 import type { AuditEvent } from '../stores/audit-store.js';
 import type { DeadLetter } from '../stores/dead-letter-store.js';

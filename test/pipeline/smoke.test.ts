@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { pipeline } from '../../src/pipeline/pipeline.js';
 import { memorySource } from '../../src/source/memory-source.js';
-import { memorySink, callbackSink } from '../../src/sink/memory-sink.js';
+import { memorySink } from '../../src/sink/memory-sink.js';
+import { callbackSink } from '../../src/sink/callback-sink.js';
 import { memoryStores } from '../../src/stores/memory/index.js';
 import { PermanentError } from '../../src/errors/permanent-error.js';
 

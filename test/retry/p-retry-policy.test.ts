@@ -471,7 +471,7 @@ describe('retryPolicy: options', () => {
 
   it('rejects unknown options, so a typo does not pass silently', () => {
     expect(() => retryPolicy({ attempt: 3 } as RetryPolicyOptions)).toThrow(InvalidOptionsError);
-    expect(() => retryPolicy({ attempt: 3 } as RetryPolicyOptions)).toThrow(/attempt/);
+    expect(() => retryPolicy({ attempt: 3 } as RetryPolicyOptions)).toThrow(/`attempt`: did you mean `attempts`\?/);
   });
 
   it('rejects options that are not an object', () => {

@@ -1,7 +1,7 @@
 import type { AuditEvent, AuditQuery, AuditStore } from '../audit-store.js';
-import { fromJsonText, toJsonText } from '../shared/json.js';
-import { throwIfAborted } from '../shared/signal.js';
-import { checkLimit } from '../shared/validate.js';
+import { fromJsonText, toJsonText } from '../../internal/json-text.js';
+import { throwIfAborted } from '../../internal/signal.js';
+import { checkLimit } from '../../internal/store-checks.js';
 
 interface Row {
   readonly at: number;

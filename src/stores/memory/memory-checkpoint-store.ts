@@ -3,10 +3,10 @@ import { LeaseHeldError } from '../../errors/lease-held-error.js';
 import { LeaseLostError } from '../../errors/lease-lost-error.js';
 import type { Clock } from '../../time/clock.js';
 import type { CheckpointCommit, CheckpointStore, Lease, StoredCheckpoint } from '../checkpoint-store.js';
-import { fromJsonText, toJsonText } from '../shared/json.js';
+import { fromJsonText, toJsonText } from '../../internal/json-text.js';
 import { resolveClock, type MemoryStoreOptions } from './options.js';
-import { throwIfAborted } from '../shared/signal.js';
-import { checkTtl } from '../shared/validate.js';
+import { throwIfAborted } from '../../internal/signal.js';
+import { checkTtl } from '../../internal/store-checks.js';
 
 interface LeaseRow {
   readonly owner: string;

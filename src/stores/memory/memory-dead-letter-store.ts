@@ -1,8 +1,8 @@
 import { NotFoundError } from '../../errors/not-found-error.js';
 import type { DeadLetter, DeadLetterListOptions, DeadLetterStore } from '../dead-letter-store.js';
-import { fromJsonText, toJsonText } from '../shared/json.js';
-import { throwIfAborted } from '../shared/signal.js';
-import { checkLimit } from '../shared/validate.js';
+import { fromJsonText, toJsonText } from '../../internal/json-text.js';
+import { throwIfAborted } from '../../internal/signal.js';
+import { checkLimit } from '../../internal/store-checks.js';
 
 interface Row {
   readonly key: string;

@@ -1,6 +1,6 @@
 import type { InboxEntry, InboxMessage, InboxStore } from '../inbox-store.js';
-import { throwIfAborted } from '../shared/signal.js';
-import { checkLimit } from '../shared/validate.js';
+import { throwIfAborted } from '../../internal/signal.js';
+import { checkLimit } from '../../internal/store-checks.js';
 
 interface Inbox {
   /** Never reused, also after pruning, so an inbox source's cursor never skips a new message. */

@@ -1,10 +1,10 @@
-import type { JsonValue } from '../../internal/json.js';
+import type { JsonValue } from '../../model/json.js';
 import type { Clock } from '../../time/clock.js';
 import type { KeyValueEntry, KeyValueSetOptions, KeyValueSetResult, KeyValueStore } from '../key-value-store.js';
-import { fromJsonText } from '../shared/json.js';
+import { fromJsonText } from '../../internal/json-text.js';
 import { resolveClock, type MemoryStoreOptions } from './options.js';
-import { throwIfAborted } from '../shared/signal.js';
-import { checkLimit, prepareKvSet } from '../shared/validate.js';
+import { throwIfAborted } from '../../internal/signal.js';
+import { checkLimit, prepareKvSet } from '../../internal/store-checks.js';
 
 interface Row {
   readonly json: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { JsonValue } from '../../internal/json.js';
+import type { JsonValue } from '../../model/json.js';
 import type { KeyValueStore } from '../../stores/key-value-store.js';
 import { abortedSignal, trickyJson, uniqueName, useSubject, type ConformanceFactory } from './harness.js';
 

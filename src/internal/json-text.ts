@@ -1,4 +1,4 @@
-import { FatalError } from '../../errors/fatal-error.js';
+import { FatalError } from '../errors/fatal-error.js';
 
 /**
  * Serialises what a store keeps as JSON, the way a durable store would. Memory stores keep the text and

@@ -2,7 +2,7 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { JsonlAuditStore, jsonlAuditStore } from '../../src/audit/jsonl-audit-store.js';
+import { JsonlAuditStore, jsonlAuditStore } from '../../src/stores/jsonl/jsonl-audit-store.js';
 import { InvalidOptionsError } from '../../src/errors/invalid-options-error.js';
 import type { AuditEvent } from '../../src/stores/audit-store.js';
 import { describeAuditStore } from '../../src/testing/conformance/index.js';

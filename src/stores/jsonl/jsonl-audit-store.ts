@@ -3,11 +3,11 @@ import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import { parseOptions } from '../internal/options.js';
-import type { AuditEvent, AuditQuery, AuditStore } from '../stores/audit-store.js';
-import { toJsonText } from '../stores/shared/json.js';
-import { throwIfAborted } from '../stores/shared/signal.js';
-import { checkLimit } from '../stores/shared/validate.js';
+import { parseOptions } from '../../internal/options.js';
+import type { AuditEvent, AuditQuery, AuditStore } from '../audit-store.js';
+import { toJsonText } from '../../internal/json-text.js';
+import { throwIfAborted } from '../../internal/signal.js';
+import { checkLimit } from '../../internal/store-checks.js';
 
 /** Options of {@link jsonlAuditStore}. */
 export interface JsonlAuditStoreOptions {

@@ -1,6 +1,6 @@
-import { InvalidOptionsError } from '../../errors/invalid-options-error.js';
+import { InvalidOptionsError } from '../errors/invalid-options-error.js';
 import { throwIfAborted } from './signal.js';
-import { toJsonText } from './json.js';
+import { toJsonText } from './json-text.js';
 
 function shown(value: unknown): string {
   return `\`${String(value)}\` (${typeof value})`;
