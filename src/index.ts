@@ -55,6 +55,7 @@ export type { RetryInfo, RetryPolicy, RetryRunOptions } from './retry/retry-poli
 export { classifyError, retryAfterOf } from './retry/classify.js';
 export { parseRetryAfter } from './retry/retry-after.js';
 export { backoffDelay } from './retry/backoff.js';
+export { forRecords } from './retry/retry-scope.js';
 export type { BackoffOptions } from './retry/backoff.js';
 
 // Rate limiting

@@ -6,6 +6,7 @@ import type { ErrorClass } from '../errors/syncline-error.js';
 import { clockSchema, parseOptions } from '../internal/options.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import { backoffDelay } from './backoff.js';
+import { reportRetry } from './retry-scope.js';
 import { classifyError, retryAfterOf } from './classify.js';
 import type { RetryPolicy, RetryRunOptions } from './retry-policy.js';
 
@@ -217,13 +218,10 @@ class PRetryPolicy implements RetryPolicy {
       if (elapsedMs + wait.delayMs > this.#options.maxElapsedMs) {
         throw new RetryExhaustedError(operation, context.attemptNumber, elapsedMs, toError(thrown));
       }
-      await onRetry?.({
-        operation,
-        attempt: context.attemptNumber,
-        delayMs: wait.delayMs,
-        retryAfterMs: wait.retryAfterMs,
-        error: toError(thrown),
-      });
+      const info = { operation, attempt: context.attemptNumber, delayMs: wait.delayMs, retryAfterMs: wait.retryAfterMs, error: toError(thrown) };
+      // Inside a sink's or source's own code during a run: the run counts, emits and audits it too.
+      reportRetry(info);
+      await onRetry?.(info);
       if (wait.delayMs > 0) {
         await clock.sleep(wait.delayMs, signal);
       } else {
