@@ -20,7 +20,7 @@ export type {
   ReplayOptions,
   RunOptions,
 } from './pipeline/pipeline.js';
-export type { RunStatus, RunSummary } from './model/run-summary.js';
+export type { RunPhase, RunStatus, RunSummary } from './model/run-summary.js';
 export type {
   BatchEvent,
   CheckpointEvent,
@@ -115,6 +115,10 @@ export { CheckpointConflictError } from './errors/checkpoint-conflict-error.js';
 export { CheckpointInvalidError } from './errors/checkpoint-invalid-error.js';
 export { SinkContractError } from './errors/sink-contract-error.js';
 export { DuplicateKeyError } from './errors/duplicate-key-error.js';
+export { MissingKeyError } from './errors/missing-key-error.js';
+export { PoisonRecordError } from './errors/poison-record-error.js';
+export { StoreTimeoutError } from './errors/store-timeout-error.js';
+export { StoreUnavailableError } from './errors/store-unavailable-error.js';
 export { RecordValidationError } from './errors/record-validation-error.js';
 export type { ValidationIssue } from './errors/record-validation-error.js';
 export { RunFailedError } from './errors/run-failed-error.js';

@@ -1,4 +1,4 @@
-import type { RunSummary } from '../model/run-summary.js';
+import type { RunPhase, RunSummary } from '../model/run-summary.js';
 import { SynclineError } from './syncline-error.js';
 
 /**
@@ -10,14 +10,17 @@ export class RunFailedError extends SynclineError {
   readonly code = 'RUN_FAILED' as const;
   readonly errorClass = 'fatal' as const;
   readonly summary: RunSummary;
+  /** Where the run failed (`sink write`, `commit`, …), when known. */
+  readonly phase: RunPhase | undefined;
 
-  constructor(summary: RunSummary, cause: Error) {
+  constructor(summary: RunSummary, cause: Error, phase?: RunPhase) {
     const at = summary.checkpoint ? `version ${summary.checkpoint.version}` : 'the start (nothing committed yet)';
     super(
-      `Run ${summary.runId} of pipeline \`${summary.pipelineId}\` failed: ${cause.message} ` +
+      `Run ${summary.runId} of pipeline \`${summary.pipelineId}\` failed${phase ? ` in ${phase}` : ''}: ${cause.message} ` +
         `(${summary.written} written, ${summary.skipped} skipped, ${summary.deadLettered} dead-lettered, ${summary.inFlight} to re-read; checkpoint at ${at}).`,
       { cause },
     );
     this.summary = summary;
+    this.phase = phase;
   }
 }

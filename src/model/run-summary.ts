@@ -1,3 +1,9 @@
+/**
+ * The part of a run where something happened: named in a failed run's error and summary, so an operator
+ * knows whether the source, a step, the sink or a store is at fault.
+ */
+export type RunPhase = 'lease' | 'checkpoint load' | 'read' | 'steps' | 'sink write' | 'dead letters' | 'commit' | 'audit';
+
 /** How a run ended. */
 export type RunStatus = 'completed' | 'aborted' | 'failed';
 
@@ -27,5 +33,5 @@ export interface RunSummary {
   /** The last committed checkpoint, or `undefined` when nothing was ever committed. */
   readonly checkpoint: { readonly cursor: unknown; readonly version: number } | undefined;
   /** Why a failed run failed. */
-  readonly error?: { readonly name: string; readonly code?: string; readonly message: string };
+  readonly error?: { readonly name: string; readonly code?: string; readonly message: string; readonly phase?: RunPhase };
 }

@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { isSynclineError, type ErrorClass } from '../errors/syncline-error.js';
 import { RecordValidationError, type ValidationIssue } from '../errors/record-validation-error.js';
 import { FatalError } from '../errors/fatal-error.js';
+import { PermanentError } from '../errors/permanent-error.js';
 import { toError } from '../errors/non-error.js';
 import type { RetryInfo, RetryPolicy } from '../retry/retry-policy.js';
+import { retryAfterFailure } from '../retry/retry-after-failure.js';
 import type { StepContext, StepDefinition } from './step.js';
 
 /**
@@ -154,7 +156,7 @@ function perRecord(
       const retried = await Promise.allSettled(
         retryIndex.map((i, k) =>
           // Attempt 1 already failed above; the policy counts it and waits before attempt 2.
-          rt.policy.run(async (attempt) => (attempt === 1 ? Promise.reject(firstErrors![k]) : fn(batch.data[i], batch.keys[i]!)), {
+          retryAfterFailure(rt.policy, firstErrors![k], async () => fn(batch.data[i], batch.keys[i]!), {
             operation: `step ${stepName}`,
             signal: rt.ctx.signal,
             onRetry: rt.onRetry,
@@ -213,6 +215,22 @@ function invalid(batch: StepBatch, i: number, stepName: string, error: z.ZodErro
   });
 }
 
+/**
+ * A schema that throws instead of reporting an issue (a `refine` reading a field the record lacks): the
+ * record is dead-lettered with an error naming the step and the record; a `FatalError` still stops the run.
+ */
+function threw(batch: StepBatch, i: number, stepName: string, error: unknown, rt: StepRuntime): void {
+  if (stepErrorClass(error) === 'fatal') throw error;
+  const cause = toError(error);
+  rt.failures.push({
+    origin: batch.origin[i]!,
+    key: batch.keys[i]!,
+    error: new StepThrewError(stepName, batch.keys[i]!, cause),
+    step: stepName,
+    attempts: 1,
+  });
+}
+
 function validate(stepName: string, schema: z.ZodType, batch: StepBatch, rt: StepRuntime): Promise<void> | undefined {
   const n = batch.keys.length;
   let removed: Uint8Array | undefined;
@@ -222,7 +240,9 @@ function validate(stepName: string, schema: z.ZodType, batch: StepBatch, rt: Ste
       result = schema.safeParse(batch.data[i]);
     } catch (error) {
       if (error instanceof z.core.$ZodAsyncError) return validateAsync(stepName, schema, batch, rt, i, removed);
-      throw error;
+      threw(batch, i, stepName, error, rt);
+      (removed ??= new Uint8Array(n))[i] = 1;
+      continue;
     }
     if (result.success) batch.data[i] = result.data;
     else {
@@ -244,10 +264,16 @@ async function validateAsync(
 ): Promise<void> {
   const n = batch.keys.length;
   const removed = removedSoFar ?? new Uint8Array(n);
-  const results = await Promise.all(batch.data.slice(from).map((value) => schema.safeParseAsync(value)));
+  const results = await Promise.allSettled(batch.data.slice(from).map((value) => schema.safeParseAsync(value)));
   for (let k = 0; k < results.length; k++) {
     const i = from + k;
-    const result = results[k]!;
+    const settled = results[k]!;
+    if (settled.status === 'rejected') {
+      threw(batch, i, stepName, settled.reason, rt);
+      removed[i] = 1;
+      continue;
+    }
+    const result = settled.value;
     if (result.success) batch.data[i] = result.data;
     else {
       invalid(batch, i, stepName, result.error, rt);
@@ -264,7 +290,7 @@ async function flatMap(step: Extract<StepDefinition, { kind: 'flatMap' }>, batch
         return await step.fn(batch.data[i], key);
       } catch (error) {
         if (stepErrorClass(error) !== 'retryable') throw error;
-        return rt.policy.run(async (attempt) => (attempt === 1 ? Promise.reject(error) : step.fn(batch.data[i], key)), {
+        return retryAfterFailure(rt.policy, error, async () => step.fn(batch.data[i], key), {
           operation: `step ${step.name}`,
           signal: rt.ctx.signal,
           onRetry: rt.onRetry,
@@ -335,4 +361,11 @@ async function enrich(step: Extract<StepDefinition, { kind: 'enrich' }>, batch: 
     );
   }
   batch.data = enriched.slice();
+}
+
+/** A step's own code threw on a record: named with the step and the record, the original as `cause`. */
+class StepThrewError extends PermanentError {
+  constructor(step: string, key: string, cause: Error) {
+    super(`Step \`${step}\` threw on record \`${key}\`: ${cause.name}: ${cause.message}. Fix the step (or its schema's refine/transform) so it handles this record, then replay the dead letter.`, { cause });
+  }
 }
