@@ -4,7 +4,11 @@
 // Pairs that are compared run identical per-record work (bench/workload.mjs): the hand-written loops are
 // what an author would write without syncline, the pipelines are the shortest syncline equivalent.
 import { dirname, join } from 'node:path';
+import { Transform, Writable } from 'node:stream';
+import { pipeline as streamPipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
+import { Effect, Stream } from 'effect';
+import { bufferCount, concatMap, from, lastValueFrom, map, mergeMap } from 'rxjs';
 import { z } from 'zod';
 import { LOOP_SCHEMA, LOOP_SQL, openLikeSyncline, tempDatabase, verifyDurable } from './sqlite-durable.mjs';
 import { BATCH, compiledOrderSchema, countingAuditStore, countingSink, makePage, mapOrder, orderSchema } from './workload.mjs';
@@ -52,6 +56,93 @@ async function mapLoop(total) {
     await sink.write(out);
   }
   return { delivered: sink.records };
+}
+
+// ── variant 1 in other stream libraries ─────────────────────────────────────────────────────────
+//
+// What a user would write in each library for variant 1: the pages of the same source generator the
+// syncline arm reads (cursors ignored), flattened to one element per record, the same sink record built
+// around `mapOrder`, rebatched to BATCH and written to the same counting sink one batch at a time.
+// Nothing else: no checkpoints, no duplicate-key check, no retries, no outcome accounting, no audit.
+// Each returns the sink's batch count too, which run-one.mjs checks, so a peer cannot win by writing
+// bigger batches.
+
+/** The sink record of variant 1: what `mapLoop` builds and what the syncline sink receives. */
+const toSinkRecord = (record) => ({ key: record.key, idempotencyKey: ID_PREFIX + record.key, data: mapOrder(record.data) });
+
+/** The pages of `generatedSource(total)`, read from the start as a run without a checkpoint reads them. */
+const sourcePages = (total) => generatedSource(total).read({});
+
+/**
+ * Node streams: `Readable.from` over the pages, an object-mode `Transform` that pushes one sink record per
+ * source record, and an object-mode `Writable` that collects BATCH of them per sink write, joined by
+ * `stream/promises` `pipeline` (which propagates errors and destroys every stage on failure).
+ */
+async function mapNodeStream(total) {
+  const sink = countingSink();
+  let batch = [];
+  await streamPipeline(
+    sourcePages(total),
+    new Transform({
+      objectMode: true,
+      transform(page, _encoding, callback) {
+        for (const record of page.records) this.push(toSinkRecord(record));
+        callback();
+      },
+    }),
+    new Writable({
+      objectMode: true,
+      write(record, _encoding, callback) {
+        batch.push(record);
+        if (batch.length < BATCH) return callback();
+        const full = batch;
+        batch = [];
+        sink.write(full).then(() => callback(), callback);
+      },
+      final(callback) {
+        if (batch.length === 0) return callback();
+        sink.write(batch).then(() => callback(), callback);
+      },
+    }),
+  );
+  return { delivered: sink.records, batches: sink.batches };
+}
+
+/**
+ * RxJS: `from` the pages, `mergeMap` each page to its records, `map` to the sink record, `bufferCount`
+ * to BATCH, `concatMap` the sink write (one at a time, in order). RxJS has no back-pressure: `from`
+ * pulls the async iterable as fast as it yields, and `concatMap` queues the batches behind the sink.
+ */
+async function mapRxjs(total) {
+  const sink = countingSink();
+  await lastValueFrom(
+    from(sourcePages(total)).pipe(
+      mergeMap((page) => page.records),
+      map(toSinkRecord),
+      bufferCount(BATCH),
+      concatMap((records) => sink.write(records)),
+    ),
+    { defaultValue: undefined },
+  );
+  return { delivered: sink.records, batches: sink.batches };
+}
+
+/**
+ * Effect: `Stream.fromAsyncIterable` over the pages, `flattenIterable` to records, `Stream.map` to the
+ * sink record, `Stream.grouped` to BATCH, `Stream.runForEach` with the sink write as `Effect.tryPromise`.
+ */
+async function mapEffect(total) {
+  const sink = countingSink();
+  await Effect.runPromise(
+    Stream.fromAsyncIterable(sourcePages(total), (cause) => cause).pipe(
+      Stream.map((page) => page.records),
+      Stream.flattenIterable,
+      Stream.map(toSinkRecord),
+      Stream.grouped(BATCH),
+      Stream.runForEach((records) => Effect.tryPromise(() => sink.write(records))),
+    ),
+  );
+  return { delivered: sink.records, batches: sink.batches };
 }
 
 /** Variant 1 through syncline; `audit` (a store) turns audit on, `limiter` adds a rate limiter. */
@@ -246,6 +337,9 @@ export const NON_BINDING_RPS = 10_000;
 export const arms = {
   'map/loop': { run: (total) => mapLoop(total) },
   'map/syncline': { run: (total) => mapPipeline(total) },
+  'map/node-stream': { run: (total) => mapNodeStream(total) },
+  'map/rxjs': { run: (total) => mapRxjs(total) },
+  'map/effect': { run: (total) => mapEffect(total) },
   'map+limiter/syncline': {
     setup: () => ({ limiter: rateLimiter({ name: 'bench', requestsPerSecond: NON_BINDING_RPS }) }),
     run: (total, { limiter }) => mapPipeline(total, { limiter }),

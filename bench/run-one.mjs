@@ -2,6 +2,7 @@
 // Usage: node bench/run-one.mjs <arm> <records>
 import { performance } from 'node:perf_hooks';
 import { arms } from './arms.mjs';
+import { BATCH } from './workload.mjs';
 
 const [armName, recordsArg] = process.argv.slice(2);
 const arm = arms[armName];
@@ -22,6 +23,9 @@ if (arm.teardown) await arm.teardown(resources);
 const { summary } = result;
 const problems = [];
 if (result.delivered !== total) problems.push(`delivered ${result.delivered} of ${total} records`);
+// Arms that rebatch records themselves (the peers) report their sink's batch count: it must be what
+// pages of BATCH give, or the arm wrote bigger (cheaper) batches than the others.
+if (result.batches !== undefined && result.batches !== Math.ceil(total / BATCH)) problems.push(`wrote ${result.batches} batches, expected ${Math.ceil(total / BATCH)}`);
 if (result.audited !== undefined && result.audited !== total) problems.push(`audited ${result.audited} of ${total} records`);
 if (summary && (summary.status !== 'completed' || summary.read !== total || summary.written !== total)) {
   problems.push(`summary ${JSON.stringify({ status: summary.status, read: summary.read, written: summary.written, deadLettered: summary.deadLettered })}`);

@@ -12,7 +12,8 @@
 //   BENCH_ROUNDS          rounds; every arm runs once per round       (default 7, at least 5 for the goals)
 //   BENCH_MEMORY_RECORDS  records of the smaller memory run; the larger one is twice as many (default 3000000)
 //   BENCH_DURABLE_RECORDS records per timed run of the durable (SQLite) variant (default 200000)
-//   BENCH_ONLY            comma-separated comparisons to run: map,validate,limiter,interpreted,durable,memory,lookup
+//   BENCH_ONLY            comma-separated comparisons to run: map,validate,limiter,interpreted,durable,memory,lookup,
+//                         peer-node-stream,peer-rxjs,peer-effect (`map` selects the three peer comparisons too)
 //   BENCH_DIST            another build's index.js to measure instead of dist/index.js
 //   BENCH_BATCH           page and sink batch size (default 500, as the goals are stated)
 //
@@ -49,6 +50,20 @@ const MEMORY_HEAP_MB = 64;
 const DURABLE_RECORDS = intFromEnv('BENCH_DURABLE_RECORDS', 200_000, 1);
 
 /**
+ * Variant 1 written with another stream library (bench/arms.mjs), against the same `map/syncline` runs.
+ * Part of `map`: BENCH_ONLY=map selects these too.
+ */
+const peer = (name, arm, library) => ({
+  name: `peer-${name}`,
+  group: 'map',
+  title: `1p. as 1, ${library} against syncline`,
+  baseline: { arm, records: RECORDS },
+  candidate: { arm: 'map/syncline', records: RECORDS },
+  goal: 1,
+  goalText: `syncline faster than ${library} (ratio = ${library} time / syncline time ≥ 1)`,
+});
+
+/**
  * The comparisons. `ratio` is baseline time / candidate time: 1 means equal, below 1 the candidate is
  * slower. `goal` is the lowest acceptable median ratio.
  */
@@ -61,6 +76,9 @@ const comparisons = [
     goal: 0.9,
     goalText: 'syncline ≥ 0.9× the hand-written loop (ratio = loop time / syncline time)',
   },
+  peer('node-stream', 'map/node-stream', 'Node streams (stream/promises pipeline)'),
+  peer('rxjs', 'map/rxjs', 'RxJS'),
+  peer('effect', 'map/effect', 'Effect Stream'),
   {
     name: 'validate',
     title: '2. source → validate (compiled zod) → map → sink, audit of outcomes',
@@ -113,7 +131,7 @@ for (const name of only ?? []) {
     process.exit(2);
   }
 }
-const selected = comparisons.filter((c) => !only || only.has(c.name));
+const selected = comparisons.filter((c) => !only || only.has(c.name) || (c.group !== undefined && only.has(c.group)));
 const withMemory = !only || only.has(memory.name);
 const withLookup = !only || only.has(LOOKUP);
 
