@@ -1,9 +1,11 @@
+import { throwIfAborted } from '../internal/signal.js';
 import type { Sink, SinkRecord, SinkResult, SinkWriteContext } from './sink.js';
 
 /**
  * A sink that keeps what it is given, deduplicated by idempotency key like a well-behaved remote:
  * `records` holds each record's latest write, `writes` counts every call, `deliveries` every record
- * delivered (duplicates included).
+ * delivered (duplicates included). A write whose signal is already aborted rejects with its reason and
+ * keeps nothing.
  *
  * @example
  * ```ts
@@ -31,7 +33,9 @@ export class MemorySink<T> implements Sink<T> {
     return [...this.records.values()].map((record) => record.data);
   }
 
-  readonly write = async (records: readonly SinkRecord<T>[], _ctx: SinkWriteContext): Promise<void | readonly SinkResult[]> => {
+  readonly write = async (records: readonly SinkRecord<T>[], ctx: SinkWriteContext): Promise<void | readonly SinkResult[]> => {
+    // Like a remote call that never started: an aborted write rejects with the reason and keeps nothing.
+    throwIfAborted(ctx.signal);
     this.writes++;
     this.deliveries += records.length;
     for (const record of records) this.records.set(record.idempotencyKey, record);

@@ -5,6 +5,7 @@ import { PermanentError } from '../errors/permanent-error.js';
 import { FatalError } from '../errors/fatal-error.js';
 import type { Sink, SinkRecord, SinkResult, SinkWriteContext } from '../sink/sink.js';
 import { MemorySink } from '../sink/memory-sink.js';
+import { throwIfAborted } from '../internal/signal.js';
 
 /** Options of {@link flakySink}: which calls and records fail, and how. Call numbers start at 1. */
 export interface FlakySinkOptions {
@@ -75,6 +76,8 @@ export class FlakySink<T> implements Sink<T> {
   }
 
   readonly write = async (records: readonly SinkRecord<T>[], ctx: SinkWriteContext): Promise<void | readonly SinkResult[]> => {
+    // An aborted write never reaches the remote: it is not a call, and it rejects with the signal's reason.
+    throwIfAborted(ctx.signal);
     const call = this.calls.length + 1;
     const keys = records.map((r) => r.key);
     const note = (outcome: FlakySinkCall['outcome']): void => {

@@ -2,8 +2,8 @@
  * syncline/testing: everything to unit-test pipelines in milliseconds — a fake clock, a sink that fails
  * on cue, a one-call harness, and the conformance suites every store backend passes.
  *
- * Nothing here depends on a test runner: use it with vitest, node:test or jest. The store conformance
- * suites, which need vitest, are in `syncline/testing/conformance`.
+ * Nothing here depends on a test runner: use it with vitest, node:test or jest. The conformance suites
+ * of stores, sources and sinks, which need vitest, are in `syncline/testing/conformance`.
  *
  * @module
  */

@@ -38,7 +38,7 @@ function event(pipelineId: string, at: number, overrides: Partial<AuditEvent> = 
  * @example
  * ```ts
  * import { MemoryAuditStore } from 'syncline';
- * import { describeAuditStore } from 'syncline/testing';
+ * import { describeAuditStore } from 'syncline/testing/conformance';
  *
  * describeAuditStore('memory', async () => ({ store: new MemoryAuditStore() }));
  * ```

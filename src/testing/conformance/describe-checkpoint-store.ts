@@ -42,7 +42,7 @@ const ttl = 10_000;
  * @example
  * ```ts
  * import { MemoryCheckpointStore } from 'syncline';
- * import { describeCheckpointStore } from 'syncline/testing';
+ * import { describeCheckpointStore } from 'syncline/testing/conformance';
  *
  * describeCheckpointStore('memory', async ({ clock }) => ({ store: new MemoryCheckpointStore({ clock }) }));
  * ```

@@ -59,7 +59,7 @@ function ids(entries: readonly DeadLetter[]): string[] {
  * @example
  * ```ts
  * import { MemoryDeadLetterStore } from 'syncline';
- * import { describeDeadLetterStore } from 'syncline/testing';
+ * import { describeDeadLetterStore } from 'syncline/testing/conformance';
  *
  * describeDeadLetterStore('memory', async () => ({ store: new MemoryDeadLetterStore() }));
  * ```

@@ -21,7 +21,7 @@ function message(id: string, overrides: Partial<InboxMessage> = {}): InboxMessag
  * @example
  * ```ts
  * import { MemoryInboxStore } from 'syncline';
- * import { describeInboxStore } from 'syncline/testing';
+ * import { describeInboxStore } from 'syncline/testing/conformance';
  *
  * describeInboxStore('memory', async () => ({ store: new MemoryInboxStore() }));
  * ```

@@ -12,7 +12,7 @@ import { abortedSignal, trickyJson, uniqueName, useSubject, type ConformanceFact
  * @example
  * ```ts
  * import { MemoryKeyValueStore } from 'syncline';
- * import { describeKeyValueStore } from 'syncline/testing';
+ * import { describeKeyValueStore } from 'syncline/testing/conformance';
  *
  * describeKeyValueStore('memory', async ({ clock }) => ({ store: new MemoryKeyValueStore({ clock }) }));
  * ```

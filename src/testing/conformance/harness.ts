@@ -29,11 +29,20 @@ export const conformanceEpoch = Date.UTC(2026, 0, 1);
 
 /** Registers `beforeEach`/`afterEach` hooks that build and close the subject; returns its getter. @internal */
 export function useSubject<S>(factory: ConformanceFactory<S>): () => { readonly store: S; readonly clock: FakeClock } {
-  let current: { readonly store: S; readonly clock: FakeClock; readonly close?: () => Promise<void> } | undefined;
-  beforeEach(async () => {
-    const clock = new FakeClock({ now: conformanceEpoch });
+  return useFixture(async (clock) => {
     const subject = await factory({ clock });
-    current = { store: subject.store, clock, close: async () => subject.close?.() };
+    return { store: subject.store, clock, close: async () => subject.close?.() };
+  });
+}
+
+/**
+ * Registers `beforeEach`/`afterEach` hooks that build a fixture over a fresh clock before each test and
+ * close it after; returns its getter. @internal
+ */
+export function useFixture<F extends { readonly close?: () => Promise<void> }>(build: (clock: FakeClock) => Promise<F>): () => F {
+  let current: F | undefined;
+  beforeEach(async () => {
+    current = await build(new FakeClock({ now: conformanceEpoch }));
   });
   afterEach(async () => {
     const closing = current;
@@ -87,3 +96,45 @@ export const trickyJson = {
   flags: [true, false],
   nothing: null,
 } as const;
+
+/**
+ * Whether an error is how an aborted call should end: the signal's own reason, or an `AbortError`. These
+ * are what the runner recognises as a stop (the run ends `aborted`); any other error fails the run.
+ * @internal
+ */
+export function isAbortOf(error: unknown, reason: unknown): boolean {
+  return error === reason || (error instanceof Error && error.name === 'AbortError');
+}
+
+/** Settles like `promise`, or fails the test with `message` when it takes longer than `ms` of real time. @internal */
+export async function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${message} (still pending after ${ms} ms)`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Collects unhandled promise rejections from now on; `stop()` waits a moment for late ones, stops
+ * listening and returns what it saw. @internal
+ */
+export function watchUnhandledRejections(): { stop(): Promise<unknown[]> } {
+  const seen: unknown[] = [];
+  const listener = (reason: unknown): void => {
+    seen.push(reason);
+  };
+  process.on('unhandledRejection', listener);
+  return {
+    async stop() {
+      // Rejections are reported after the microtask queue drains; give them a few turns of the loop.
+      await new Promise<void>((resolve) => setTimeout(resolve, 20));
+      process.off('unhandledRejection', listener);
+      return seen;
+    },
+  };
+}

@@ -1,7 +1,8 @@
 /**
- * Store conformance suites: one per store interface, run unchanged against every backend (memory,
- * SQLite, PostgreSQL, Redis) and against your own. Each registers vitest `describe`/`it` blocks, so
- * call them from a vitest test file (vitest and fast-check must be installed).
+ * Conformance suites, run unchanged against every implementation of a contract: one per store interface
+ * (memory, SQLite, PostgreSQL, Redis and your own backend), and one each for sources and sinks, for
+ * connector authors. Each registers vitest `describe`/`it` blocks, so call them from a vitest test file
+ * (vitest and fast-check must be installed).
  *
  * @module
  */
@@ -11,3 +12,7 @@ export { describeDeadLetterStore } from './describe-dead-letter-store.js';
 export { describeInboxStore } from './describe-inbox-store.js';
 export { describeKeyValueStore } from './describe-key-value-store.js';
 export type { ConformanceContext, ConformanceFactory, ConformanceSubject } from './harness.js';
+export { describeSource } from './describe-source.js';
+export type { SourceConformanceContext, SourceConformanceFactory, SourceConformanceOptions, SourceConformanceSubject } from './describe-source.js';
+export { describeSink } from './describe-sink.js';
+export type { RemoteRecord, SinkConformanceContext, SinkConformanceFactory, SinkConformanceOptions, SinkConformanceSubject } from './describe-sink.js';
