@@ -5,7 +5,7 @@ import { PermanentError } from '../errors/permanent-error.js';
 import type { ErrorClass } from '../errors/syncline-error.js';
 import { clockSchema, parseOptions } from '../internal/options.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
-import { retryPolicy, type RetryPolicyOptions } from '../retry/p-retry-policy.js';
+import { retryPolicy, retryPolicyOptionsSchema, type RetryPolicyOptions } from '../retry/p-retry-policy.js';
 import type { RetryInfo, RetryPolicy } from '../retry/retry-policy.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import type { AuthProvider } from './auth/auth-provider.js';
@@ -151,10 +151,9 @@ const optionsSchema = z.strictObject({
     })
     .optional(),
   retry: z
-    .union([
-      z.custom<RetryPolicy>((value) => isObject(value) && isFunction(value['run']) && isFunction(value['delayFor'])),
-      z.looseObject({}),
-    ])
+    .union([z.custom<RetryPolicy>((value) => isObject(value) && isFunction(value['run']) && isFunction(value['delayFor'])), retryPolicyOptionsSchema], {
+      error: 'Invalid input: expected a RetryPolicy (from retryPolicy()) or the options of one, e.g. `{ attempts: 5 }`',
+    })
     .optional(),
   rateLimit: z
     .custom<RateLimiter>((value) => isObject(value) && isFunction(value['schedule']) && isFunction(value['pause']), {
