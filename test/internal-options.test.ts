@@ -46,3 +46,45 @@ describe('parseOptions: unknown keys', () => {
     expect(() => parseOptions(schema, { colour: 'red' }, 'pipeline')).toThrow(/\(`colour`; known options/);
   });
 });
+
+describe('parseOptions: unions and hints', () => {
+  const auth = z.union([z.strictObject({ key: z.string(), query: z.string() }), z.strictObject({ key: z.string(), header: z.string().optional() })]);
+
+  it('reports the issues of the union branch the input came closest to, not "invalid input"', () => {
+    expect(() => parseOptions(auth, { kye: 'k' }, 'auth')).toThrow(
+      'Expected `auth.key` to be a string, got undefined. Expected `auth` to have no unknown option (`kye`: did you mean `key`?; known options: `key`, `query`, `header`).',
+    );
+  });
+
+  it('keeps the union’s own message when every branch rejects the value outright', () => {
+    const url = z.union([z.string(), z.instanceof(URL)], { error: 'Invalid input: expected a URL (string or URL)' });
+    expect(() => parseOptions(z.strictObject({ baseUrl: url }), { baseUrl: 5 }, 'client')).toThrow('Expected `client.baseUrl` to be a URL (string or URL), got `5` (number).');
+  });
+
+  it('suggests from the discriminated branch the input names', () => {
+    const sink = z.discriminatedUnion('mode', [
+      z.strictObject({ mode: z.literal('record'), concurrency: z.number().optional() }),
+      z.strictObject({ mode: z.literal('batch'), results: z.function().optional() }),
+    ]);
+    expect(() => parseOptions(sink, { mode: 'batch', result: 1 }, 'sink')).toThrow(/`result`: did you mean `results`\?; known options: `mode`, `results`\)/);
+  });
+
+  it('counts a swap of neighbours as one edit, and suggests the one known name that contains the key', () => {
+    const schema = z.strictObject({ clock: z.number().optional(), keyPrefix: z.string().optional(), toleranceSeconds: z.number().optional() });
+    expect(() => parseOptions(schema, { clokc: 1 }, 'o')).toThrow(/`clokc`: did you mean `clock`\?/);
+    expect(() => parseOptions(schema, { prefix: 'x' }, 'o')).toThrow(/`prefix`: did you mean `keyPrefix`\?/);
+    expect(() => parseOptions(schema, { tolerance: 1 }, 'o')).toThrow(/`tolerance`: did you mean `toleranceSeconds`\?/);
+  });
+
+  it('describes an object by its keys, never its values (a credential may sit under any name)', () => {
+    const schema = z.strictObject({ token: z.string().optional() }).refine((o) => o.token !== undefined, { error: 'Invalid input: expected `token`' });
+    let message = '';
+    try {
+      parseOptions(schema, { tokne: 'canary-77' }, 'auth');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/got an object with key `tokne`/);
+    expect(message).not.toContain('canary');
+  });
+});

@@ -10,7 +10,7 @@ export const Order = z.object({
   email: z.email(),
   total: z.string().regex(/^\d+\.\d{2}$/),
   currency: z.enum(['EUR', 'USD']),
-  updated_at: z.iso.datetime(),
+  updated_at: z.iso.datetime({ offset: true }),
 });
 
 /** Where the pipeline reads, writes and keeps its state. */

@@ -8,7 +8,7 @@ import { apiKeyAuth, httpClient, httpSource, httpSourceCursor, linkPagination } 
  * What the connector itself needs of an order: its id and `updated_at`. The rest is checked by the
  * pipeline's `validate` step, so one malformed order is dead-lettered instead of failing the page.
  */
-export const ShopOrderEnvelope = z.looseObject({ id: z.number().int(), updated_at: z.iso.datetime() });
+export const ShopOrderEnvelope = z.looseObject({ id: z.number().int(), updated_at: z.iso.datetime({ offset: true }) });
 export type ShopOrderEnvelope = z.infer<typeof ShopOrderEnvelope>;
 
 /** Configuration of {@link shopOrders}, checked when the source is created. */
@@ -22,7 +22,7 @@ export const ShopOrdersConfig = z.object({
   /** The shop's documented limit; shared by every pipeline of the process that talks to it. */
   requestsPerSecond: z.number().positive().default(10),
   /** Where the very first run starts; later runs continue from the checkpoint. */
-  updatedSince: z.iso.datetime().optional(),
+  updatedSince: z.iso.datetime({ offset: true }).optional(),
 });
 
 /**

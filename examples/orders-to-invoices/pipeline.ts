@@ -11,7 +11,7 @@ import { apiKeyAuth, cursorPagination, httpClient, httpSink, httpSource, oauth2C
 export const PIPELINE_ID = 'orders-to-invoices';
 
 /** What the source needs of an order: its id and `updated_at`. The rest is checked by the `validate` step. */
-const OrderEnvelope = z.looseObject({ id: z.number().int(), updated_at: z.iso.datetime() });
+const OrderEnvelope = z.looseObject({ id: z.number().int(), updated_at: z.iso.datetime({ offset: true }) });
 const OrdersPage = z.object({ orders: z.array(OrderEnvelope), next_cursor: z.string().nullable() });
 
 /** A complete order; one that fails this is dead-lettered with the zod issues, and the run goes on. */

@@ -15,7 +15,7 @@ export const INBOX = 'payments';
 
 const AcmeEvent = z.object({
   type: z.enum(['payment.succeeded', 'payment.refunded']),
-  timestamp: z.iso.datetime(),
+  timestamp: z.iso.datetime({ offset: true }),
   data: z.object({ payment_id: z.string().min(1), amount_minor: z.number().int().positive(), currency: z.enum(['EUR', 'USD']), customer: z.string() }),
 });
 

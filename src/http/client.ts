@@ -5,7 +5,7 @@ import { PermanentError } from '../errors/permanent-error.js';
 import type { ErrorClass } from '../errors/syncline-error.js';
 import { clockSchema, parseOptions } from '../internal/options.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
-import { retryPolicy, type RetryPolicyOptions } from '../retry/p-retry-policy.js';
+import { retryPolicy, retryPolicyOptionsSchema, type RetryPolicyOptions } from '../retry/p-retry-policy.js';
 import type { RetryInfo, RetryPolicy } from '../retry/retry-policy.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import type { AuthProvider } from './auth/auth-provider.js';
@@ -151,10 +151,9 @@ const optionsSchema = z.strictObject({
     })
     .optional(),
   retry: z
-    .union([
-      z.custom<RetryPolicy>((value) => isObject(value) && isFunction(value['run']) && isFunction(value['delayFor'])),
-      z.looseObject({}),
-    ])
+    .union([z.custom<RetryPolicy>((value) => isObject(value) && isFunction(value['run']) && isFunction(value['delayFor'])), retryPolicyOptionsSchema], {
+      error: 'Invalid input: expected a RetryPolicy (from retryPolicy()) or the options of one, e.g. `{ attempts: 5 }`',
+    })
     .optional(),
   rateLimit: z
     .custom<RateLimiter>((value) => isObject(value) && isFunction(value['schedule']) && isFunction(value['pause']), {
@@ -191,6 +190,19 @@ function checkHeaders(headers: unknown): void {
   }
 }
 
+/**
+ * The response headers as an error may show them: every known secret (the auth provider's, a secret
+ * request header's) scrubbed from the values, in case the server echoes one. `HttpError` withholds the
+ * credential-bearing headers themselves.
+ */
+function shownHeaders(headers: Headers, secrets: SecretSet): Record<string, string> {
+  const shown: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    shown[name] = secrets.text(value);
+  });
+  return shown;
+}
+
 /** The class and advice for a status that is not success. */
 function statusClass(status: number, headers: Headers): { errorClass: ErrorClass; hint: string } {
   if (status === 429 || (status === 403 && budgetExhausted(headers))) {
@@ -212,7 +224,11 @@ function statusClass(status: number, headers: Headers): { errorClass: ErrorClass
   if (status >= 400) {
     return {
       errorClass: 'permanent',
-      hint: 'The request was rejected as sent and is not retried; a record being written is dead-lettered with this error.',
+      // The client cannot tell a sink's write from a source's read (a search may POST, a sink may GET),
+      // so the hint says what happens in each.
+      hint:
+        'The request was rejected as sent and is not retried: fix the request or the data it carries. ' +
+        'When a sink writes a record, that record fails and is dead-lettered; when a source reads a page, the run stops.',
     };
   }
   return { errorClass: 'permanent', hint: 'An unexpected status; it is not retried.' };
@@ -339,7 +355,7 @@ class KyHttpClient implements HttpClient {
     } else {
       return next;
     }
-    throw new HttpError({ ...info, status: raw.status, statusText: raw.statusText, errorClass: 'fatal', hint });
+    throw new HttpError({ ...info, status: raw.status, statusText: raw.statusText, errorClass: 'fatal', hint, headers: shownHeaders(raw.headers, secrets) });
   }
 
   #statusError<T>(raw: RawResponse, info: HttpRequestInfo, secrets: SecretSet, call: Call<T>): HttpError {
@@ -362,6 +378,7 @@ class KyHttpClient implements HttpClient {
       errorClass,
       hint: retryAfterMs === undefined ? hint : `${hint} The server asked to wait ${retryAfterMs} ms.`,
       bodySnippet,
+      headers: shownHeaders(headers, secrets),
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     });
     const limiter = this.#options.rateLimit;

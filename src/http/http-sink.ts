@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { parseOptions } from '../internal/options.js';
 import type { JsonValue } from '../model/json.js';
 import { classifyError } from '../retry/classify.js';
+import { forRecords } from '../retry/retry-scope.js';
 import { FatalError } from '../errors/fatal-error.js';
 import { PermanentError } from '../errors/permanent-error.js';
 import { RetryableError } from '../errors/retryable-error.js';
@@ -110,7 +111,9 @@ const optionsSchema = z.discriminatedUnion('mode', [
  * A {@link Sink} that writes over HTTP, one request per record or one per batch.
  *
  * **Per record** (`mode: 'record'`, the default): each record is its own request, up to `concurrency` at
- * once, carrying the record's idempotency key in the client's idempotency header. Each record gets its
+ * once, carrying the record's idempotency key in the client's idempotency header. The client's retries
+ * of a request are attributed to its record (see `forRecords`), so the audit trail shows each retried
+ * attempt on the record it concerned. Each record gets its
  * own outcome: a 422 (or any permanent error) fails that record only, which is dead-lettered; a 5xx the
  * client's retries did not absorb fails that record only, which is retried alone. A fatal error (revoked
  * credentials, retries exhausted) stops further requests and fails the batch, which stops the run.
@@ -177,15 +180,18 @@ export function httpSink<T, R = unknown>(options: HttpSinkOptions<T, R>): Sink<T
           const record = records[index]!;
           const body = single.body ? single.body(record) : record.data;
           try {
-            const response = await request({
-              method: typeof single.method === 'function' ? single.method(record) : (single.method ?? 'POST'),
-              path: typeof single.path === 'function' ? single.path(record) : single.path,
-              ...(body === undefined ? {} : { json: body }),
-              ...(headers ? { headers } : {}),
-              idempotencyKey: record.idempotencyKey,
-              signal: ctx.signal,
-              operation,
-            });
+            // The client's retries of this request concern this record only: its audit trail shows them.
+            const response = await forRecords([record.key], () =>
+              request({
+                method: typeof single.method === 'function' ? single.method(record) : (single.method ?? 'POST'),
+                path: typeof single.path === 'function' ? single.path(record) : single.path,
+                ...(body === undefined ? {} : { json: body }),
+                ...(headers ? { headers } : {}),
+                idempotencyKey: record.idempotencyKey,
+                signal: ctx.signal,
+                operation,
+              }),
+            );
             const ref = single.ref?.(response, record);
             results[index] = ref === undefined ? { key: record.key, status: 'written' } : { key: record.key, status: 'written', ref };
           } catch (error) {

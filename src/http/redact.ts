@@ -32,6 +32,20 @@ export function isSecretHeader(name: string): boolean {
   return SECRET_HEADER.test(name.toLowerCase());
 }
 
+/**
+ * Response headers whose values are withheld from `HttpError.headers` on top of {@link isSecretHeader}:
+ * authentication challenges (a Digest nonce, a realm naming internals) and any `…-key` header but the
+ * idempotency key, which is the caller's own value and what a sink needs to see.
+ */
+const WITHHELD_RESPONSE_HEADER = /^(?:proxy-authenticate|www-authenticate)$|(?:^|[-_])key$/;
+
+/** Whether a response header's value is replaced by `[REDACTED]` in `HttpError.headers`. */
+export function isWithheldResponseHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  if (lower === 'idempotency-key') return false;
+  return isSecretHeader(lower) || WITHHELD_RESPONSE_HEADER.test(lower);
+}
+
 /** The forms a secret takes on the wire and in echoes: raw, URL-encoded, form-encoded, JSON-escaped. */
 function variants(secret: string): string[] {
   const forms = new Set<string>([secret]);

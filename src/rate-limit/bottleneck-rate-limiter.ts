@@ -141,18 +141,21 @@ const ownedBottleneckKeys: Readonly<Record<string, string>> = {
   rejectOnDrop: 'a dropped request must reject, never hang',
 };
 
+/** The fields of {@link RateLimiterOptions}; `redisRateLimiter` checks its options against them too. @internal */
+export const rateLimiterShape = {
+  name: z.string().min(1),
+  requestsPerSecond: positiveInt.optional(),
+  requestsPerMinute: positiveInt.optional(),
+  rate: z.strictObject({ limit: positiveInt, intervalMs: positiveInt }).optional(),
+  maxConcurrent: positiveInt.optional(),
+  minTimeMs: z.number().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  permitBatch: positiveInt.optional(),
+  clock: clockSchema.optional(),
+  bottleneck: bottleneckSchema.optional(),
+};
+
 const optionsSchema = z
-  .strictObject({
-    name: z.string().min(1),
-    requestsPerSecond: positiveInt.optional(),
-    requestsPerMinute: positiveInt.optional(),
-    rate: z.strictObject({ limit: positiveInt, intervalMs: positiveInt }).optional(),
-    maxConcurrent: positiveInt.optional(),
-    minTimeMs: z.number().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-    permitBatch: positiveInt.optional(),
-    clock: clockSchema.optional(),
-    bottleneck: bottleneckSchema.optional(),
-  })
+  .strictObject(rateLimiterShape)
   .superRefine((options, ctx) => {
     const forms = (['rate', 'requestsPerSecond', 'requestsPerMinute'] as const).filter((key) => options[key] !== undefined);
     for (const extra of forms.slice(1)) {

@@ -54,6 +54,11 @@ const optionsSchema = z.strictObject({
   clock: clockSchema.optional(),
 });
 
+/** Validates the options of a Redis store (or of the bundle, `where` naming the call). @internal */
+export function parseRedisStoreOptions(options: RedisStoreOptions, where: string): z.output<typeof optionsSchema> {
+  return parseOptions(optionsSchema, options, 'options', `Check the options passed to ${where}.`);
+}
+
 // Creates the version key on first use and returns what is stored, in one step.
 const layoutScript = new LuaScript(`
 local stored = redis.call('GET', KEYS[1])
@@ -75,7 +80,7 @@ export class RedisKeyspace {
   #checked: Promise<void> | undefined;
 
   constructor(options: RedisStoreOptions, where: string) {
-    const parsed = parseOptions(optionsSchema, options, 'options', `Check the options passed to ${where}.`);
+    const parsed = parseRedisStoreOptions(options, where);
     this.client = parsed.client;
     this.prefix = parsed.keyPrefix ?? DEFAULT_PREFIX;
     this.clock = parsed.clock ?? systemClock;

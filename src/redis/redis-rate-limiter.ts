@@ -2,7 +2,7 @@ import Bottleneck from 'bottleneck';
 import { z } from 'zod';
 import { InvalidOptionsError } from '../errors/invalid-options-error.js';
 import { parseOptions } from '../internal/options.js';
-import { parseRateLimiterOptions, rateLimiter, type RateLimiterOptions } from '../rate-limit/bottleneck-rate-limiter.js';
+import { parseRateLimiterOptions, rateLimiter, rateLimiterShape, type RateLimiterOptions } from '../rate-limit/bottleneck-rate-limiter.js';
 import type { RateLimiter, RateLimitPause, ScheduleOptions } from '../rate-limit/rate-limiter.js';
 import { LuaScript } from './lua-script.js';
 import type { RedisRateLimiterClient } from './redis-client.js';
@@ -46,7 +46,7 @@ export interface RedisRateLimiterOptions extends Omit<RateLimiterOptions, 'bottl
   readonly onError?: (error: unknown) => void;
 }
 
-const ownSchema = z.strictObject({
+const ownShape = {
   client: z.custom<RedisRateLimiterClient>(
     (value) =>
       typeof value === 'object' &&
@@ -60,7 +60,11 @@ const ownSchema = z.strictObject({
   heartbeatIntervalMs: z.number().int().min(1).optional(),
   idleExpiryMs: z.number().int().min(1).optional(),
   onError: z.custom<(error: unknown) => void>((value) => typeof value === 'function', { error: 'expected a function' }).optional(),
-});
+};
+
+// Every option at once, so a misspelt one is matched against the limits' names and the Redis ones alike.
+const { bottleneck: _bottleneck, ...limitShape } = rateLimiterShape;
+const optionsSchema = z.strictObject({ ...limitShape, ...ownShape });
 
 /**
  * Creates a {@link RateLimiter} whose budget every process shares through Redis: the same `name` (and
@@ -102,13 +106,8 @@ export function redisRateLimiter(options: RedisRateLimiterOptions): RateLimiter 
       ['bottleneck'],
     );
   }
+  parseOptions(optionsSchema, options, 'rateLimit', 'Check the options passed to `redisRateLimiter()`.');
   const { client, keyPrefix, sharePauses, heartbeatIntervalMs, idleExpiryMs, onError, ...limits } = options;
-  parseOptions(
-    ownSchema,
-    { client, keyPrefix, sharePauses, heartbeatIntervalMs, idleExpiryMs, onError },
-    'options',
-    'Check the options passed to `redisRateLimiter()`.',
-  );
   // Validates the limits (with the messages rateLimiter() gives) before any connection is opened.
   const { settings } = parseRateLimiterOptions(limits);
   const { rate, maxConcurrent, minTimeMs } = settings;

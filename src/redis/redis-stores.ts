@@ -7,7 +7,7 @@ import type { RedisRateLimiterClient } from './redis-client.js';
 import { RedisCheckpointStore } from './redis-checkpoint-store.js';
 import { RedisInboxStore } from './redis-inbox-store.js';
 import { RedisKeyValueStore } from './redis-key-value-store.js';
-import type { RedisStoreOptions } from './options.js';
+import { parseRedisStoreOptions, type RedisStoreOptions } from './options.js';
 
 /**
  * The stores Redis keeps: checkpoints with leases, the key-value store and the webhook inbox. Dead letters
@@ -42,6 +42,7 @@ export type RedisStores = Pick<Stores, 'checkpoints' | 'kv' | 'inbox'>;
  * @see {@link RedisCheckpointStore}, {@link RedisKeyValueStore}, {@link RedisInboxStore}
  */
 export function redisStores(options: RedisStoreOptions): RedisStores {
+  parseRedisStoreOptions(options, '`redisStores(options)`');
   return {
     checkpoints: new RedisCheckpointStore(options),
     kv: new RedisKeyValueStore(options),

@@ -134,6 +134,9 @@ const optionsSchema = z
     }
   });
 
+/** The schema of {@link RetryPolicyOptions}, for factories that take a policy or its options. @internal */
+export const retryPolicyOptionsSchema = optionsSchema;
+
 type ParsedOptions = z.output<typeof optionsSchema>;
 
 /**

@@ -1,5 +1,5 @@
-import type { z } from 'zod';
-import { parseOptions } from '../internal/options.js';
+import { z } from 'zod';
+import { functionSchema, objectWithMethods, parseOptions } from '../internal/options.js';
 import type { Sink, SinkRecord, SinkResult, SinkWriteContext } from './sink.js';
 
 /** The definition of a connector's sink, for {@link defineSink}. */
@@ -13,6 +13,15 @@ export interface SinkDefinition<Config extends z.ZodType, T> {
   /** Releases connections. */
   readonly close?: (config: z.output<Config>) => Promise<void>;
 }
+
+const definitionSchema = z.strictObject({
+  name: z.string().min(1),
+  config: objectWithMethods<z.ZodType>(['safeParse'], 'a zod schema'),
+  write: functionSchema('a function (config, records, ctx) => Promise<void | SinkResult[]>'),
+  close: functionSchema('a function (config) => Promise<void>').optional(),
+});
+
+const connectorOptionsSchema = z.strictObject({ name: z.string().min(1).optional() });
 
 /**
  * Defines a typed sink connector: returns a factory that validates its configuration (a zod schema)
@@ -40,7 +49,9 @@ export interface SinkDefinition<Config extends z.ZodType, T> {
 export function defineSink<Config extends z.ZodType, T>(
   definition: SinkDefinition<Config, T>,
 ): (config: z.input<Config>, options?: { readonly name?: string }) => Sink<T> {
+  parseOptions(definitionSchema, definition, 'defineSink', 'Pass `{ name, config, write, close? }`.');
   return (input, options = {}) => {
+    parseOptions(connectorOptionsSchema, options, `${definition.name}(config, options)`);
     const config = parseOptions(definition.config, input, definition.name);
     return {
       name: options.name ?? definition.name,

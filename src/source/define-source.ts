@@ -1,5 +1,5 @@
-import type { z } from 'zod';
-import { parseOptions } from '../internal/options.js';
+import { z } from 'zod';
+import { functionSchema, objectWithMethods, parseOptions } from '../internal/options.js';
 import type { Source, SourceBatch, SourceReadContext } from './source.js';
 
 /** The definition of a connector's source, for {@link defineSource}. */
@@ -15,6 +15,18 @@ export interface SourceDefinition<Config extends z.ZodType, T, C> {
   /** Releases what `read` opened. */
   readonly close?: (config: z.output<Config>) => Promise<void>;
 }
+
+const zodSchema = objectWithMethods<z.ZodType>(['safeParse'], 'a zod schema');
+
+const definitionSchema = z.strictObject({
+  name: z.string().min(1),
+  config: zodSchema,
+  cursor: zodSchema,
+  read: functionSchema('a function (config, ctx) => AsyncIterable of batches'),
+  close: functionSchema('a function (config) => Promise<void>').optional(),
+});
+
+const connectorOptionsSchema = z.strictObject({ name: z.string().min(1).optional() });
 
 /**
  * Defines a typed source connector: returns a factory that validates its configuration (a zod schema)
@@ -43,7 +55,9 @@ export interface SourceDefinition<Config extends z.ZodType, T, C> {
 export function defineSource<Config extends z.ZodType, T, C>(
   definition: SourceDefinition<Config, T, C>,
 ): (config: z.input<Config>, options?: { readonly name?: string }) => Source<T, C> {
+  parseOptions(definitionSchema, definition, 'defineSource', 'Pass `{ name, config, cursor, read, close? }`.');
   return (input, options = {}) => {
+    parseOptions(connectorOptionsSchema, options, `${definition.name}(config, options)`);
     const config = parseOptions(definition.config, input, definition.name);
     return {
       name: options.name ?? definition.name,

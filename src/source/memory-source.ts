@@ -18,7 +18,7 @@ export interface MemorySourceOptions {
   readonly name?: string;
 }
 
-const optionsSchema = z.object({
+const optionsSchema = z.strictObject({
   pageSize: z.number().int().min(1).max(1_000_000).default(100),
   name: z.string().min(1).default('memory'),
 });

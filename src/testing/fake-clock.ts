@@ -1,4 +1,8 @@
+import { z } from 'zod';
+import { parseOptions } from '../internal/options.js';
 import type { Clock } from '../time/clock.js';
+
+const optionsSchema = z.strictObject({ now: z.number().optional() });
 
 interface Sleeper {
   readonly at: number;
@@ -27,8 +31,9 @@ export class FakeClock implements Clock {
   #seq = 0;
   #sleepers: Sleeper[] = [];
 
+  /** @param options.now The starting time, in ms since the epoch. @default 0 */
   constructor(options: { readonly now?: number } = {}) {
-    this.#now = options.now ?? 0;
+    this.#now = parseOptions(optionsSchema, options, 'FakeClock', 'Pass `new FakeClock({ now: Date.UTC(2026, 0, 1) })`.').now ?? 0;
   }
 
   now(): number {

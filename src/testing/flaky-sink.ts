@@ -36,7 +36,7 @@ export interface FlakySinkCall {
   readonly outcome: 'ok' | 'down' | 'rate-limited' | 'fatal' | 'partial';
 }
 
-const optionsSchema = z.object({
+const optionsSchema = z.strictObject({
   name: z.string().min(1).default('flaky'),
   failFirst: z.number().int().min(0).default(0),
   failCalls: z.array(z.number().int().min(1)).default([]),

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { objectWithMethods, parseOptions } from '../internal/options.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { RunSummary } from '../model/run-summary.js';
 import { RunFailedError } from '../errors/run-failed-error.js';
@@ -34,6 +36,11 @@ export interface HarnessOptions {
   readonly maxClockSteps?: number;
 }
 
+const optionsSchema = z.strictObject({
+  signal: objectWithMethods<AbortSignal>(['addEventListener', 'removeEventListener'], 'an AbortSignal').optional(),
+  maxClockSteps: z.int().min(1).max(100_000_000).optional(),
+});
+
 /**
  * Runs a pipeline once and returns what was written, dead-lettered, audited and checkpointed, with the
  * summary. A failed run is returned (with `error`), not thrown. With a `FakeClock` as the pipeline's
@@ -52,6 +59,7 @@ export interface HarnessOptions {
  * ```
  */
 export async function runPipeline<T>(target: Pipeline<T>, options: HarnessOptions = {}): Promise<HarnessResult<T>> {
+  parseOptions(optionsSchema, options, 'runPipeline', 'Check the options passed to `runPipeline(pipeline, options)`.');
   const clock = target.clock;
   let settled = false;
   const running = target.run(options.signal ? { signal: options.signal } : {}).then(

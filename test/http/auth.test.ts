@@ -96,6 +96,13 @@ describe('static credentials', () => {
     expect(make).toThrow(path);
   });
 
+  it('apiKeyAuth with an undefined key (an unset environment variable) names `key` and what it should be', () => {
+    const make = () => apiKeyAuth({ key: process.env['SYNCLINE_TEST_UNSET_KEY']! });
+    expect(make).toThrow(InvalidOptionsError);
+    expect(make).toThrow('Expected `apiKeyAuth.key` to be the API key, a non-empty string (is its environment variable set?), got undefined.');
+    expect(() => apiKeyAuth({ key: '' })).toThrow(/`apiKeyAuth\.key` to be the API key, a non-empty string/);
+  });
+
   const store = new MemoryKeyValueStore();
   it.each([
     ['apiKeyAuth.key', () => apiKeyAuth({ key: 'canary-1\n', query: 'api_key' })],

@@ -492,6 +492,75 @@ describe('httpClient: secrets stay out of errors', () => {
   });
 });
 
+describe('httpClient: response headers and request id on HttpError', () => {
+  it('keeps the response headers (credential-bearing ones redacted) and names the request id in the message', async () => {
+    const token = 'canary-token-91c2e';
+    const server = await serve((_req, res) =>
+      json(res, 409, { error: 'conflict' }, {
+        'Idempotent-Replayed': 'true',
+        'Request-Id': 'req_8Hk2',
+        'Retry-After-Ms': '250',
+        'Set-Cookie': 'session=abc123; HttpOnly',
+        'WWW-Authenticate': 'Bearer realm="internal-admin"',
+        'X-Access-Key': 'ak-7731',
+        'X-Echo': `Bearer ${token}`,
+        'Idempotency-Key': 'order-1042',
+      }),
+    );
+    const error = (await failure(client(server, { auth: { apply: async ({ headers }) => headers.set('authorization', `Bearer ${token}`), secrets: () => [token] } }).request({ method: 'POST', path: '/charges', idempotencyKey: 'order-1042' }))) as HttpError;
+    expect(error).toBeInstanceOf(HttpError);
+    expect(error.headers['idempotent-replayed']).toBe('true');
+    expect(error.headers['retry-after-ms']).toBe('250');
+    expect(error.headers['idempotency-key']).toBe('order-1042');
+    expect(error.headers['set-cookie']).toBe('[REDACTED]');
+    expect(error.headers['www-authenticate']).toBe('[REDACTED]');
+    expect(error.headers['x-access-key']).toBe('[REDACTED]');
+    // A server that echoes the credential in another header does not leak it.
+    expect(error.headers['x-echo']).toContain('[REDACTED]');
+    expect(error.headers['x-echo']).not.toContain(token);
+    expect(Object.keys(error.headers).every((name) => name === name.toLowerCase())).toBe(true);
+    expect(Object.isFrozen(error.headers)).toBe(true);
+    expect(error.requestId).toBe('req_8Hk2');
+    expect(error.message).toMatch(/answered HTTP 409 Conflict \(request id req_8Hk2\)\./);
+    expect(JSON.stringify(error.headers)).not.toContain(token);
+    expect(JSON.stringify(error.headers)).not.toContain('abc123');
+  });
+
+  it('takes the request id from the first header present, X-Request-Id before CF-Ray', async () => {
+    const server = await serve((_req, res) => json(res, 404, {}, { 'CF-Ray': '8a1b-AMS', 'X-Request-Id': 'abc-123' }));
+    const error = (await failure(client(server).request({ path: '/missing' }))) as HttpError;
+    expect(error.requestId).toBe('abc-123');
+    const cdn = await serve((_req, res) => json(res, 404, {}, { 'CF-Ray': '8a1b-AMS' }));
+    expect(((await failure(client(cdn).request({ path: '/missing' }))) as HttpError).requestId).toBe('8a1b-AMS');
+    const none = await serve((_req, res) => json(res, 404, {}));
+    const bare = (await failure(client(none).request({ path: '/missing' }))) as HttpError;
+    expect(bare.requestId).toBeUndefined();
+    expect(bare.message).not.toMatch(/request id/);
+  });
+
+  it('a permanent 4xx says what happens in a sink and in a source, not only that a record is dead-lettered', async () => {
+    const server = await serve((_req, res) => json(res, 422, { error: 'invalid' }));
+    const error = await failure(client(server).request({ path: '/orders' }));
+    expect(error.message).toMatch(/not retried/);
+    expect(error.message).toMatch(/sink writes a record, that record fails and is dead-lettered/);
+    expect(error.message).toMatch(/source reads a page, the run stops/);
+  });
+
+  it('a connector building an HttpError itself gets the same normalised, redacted headers', () => {
+    const error = new HttpError({
+      method: 'POST',
+      url: 'https://api.example.com/batch',
+      operation: 'batch.item',
+      status: 503,
+      errorClass: 'retryable',
+      headers: { 'X-Amzn-RequestId': 'amz-1', Authorization: 'Bearer secret-xyz', 'Idempotent-Replayed': 'true' },
+    });
+    expect(error.headers).toEqual({ 'x-amzn-requestid': 'amz-1', authorization: '[REDACTED]', 'idempotent-replayed': 'true' });
+    expect(error.requestId).toBe('amz-1');
+    expect(new HttpError({ method: 'GET', url: 'https://x.example/', operation: 'x', status: 500, errorClass: 'retryable' }).headers).toEqual({});
+  });
+});
+
 describe('httpClient: options', () => {
   it.each([
     [{ baseUrl: 'ftp://files.example.com' }, 'httpClient.baseUrl'],

@@ -8,6 +8,7 @@ import type { HttpClient } from '../../src/http/http-client.js';
 import { httpClient } from '../../src/http/client.js';
 import { HttpError } from '../../src/http/http-error.js';
 import { errorForStatus, httpSink } from '../../src/http/http-sink.js';
+import { observeRetries } from '../../src/retry/retry-scope.js';
 
 // ── a real HTTP server on 127.0.0.1 and the real client ─────────────────────────
 
@@ -135,6 +136,29 @@ describe('httpSink per record', () => {
     expect([1, 2, 3, 4, 5, 6].map(count)).toEqual([1, 1, 1, 2, 1, 1]);
     const keysOf4 = api.received.filter((r) => (r.body as Invoice).orderId === 4).map((r) => r.idempotencyKey);
     expect(keysOf4).toEqual(['invoices:4', 'invoices:4']);
+  });
+
+  it('attributes the client’s retry of a record’s request to that record alone', async () => {
+    let failedOnce = false;
+    const api = await serve((req) => {
+      if ((req.body as Invoice).orderId === 2 && !failedOnce) {
+        failedOnce = true;
+        return { status: 503, body: { error: 'try later' } };
+      }
+      return { status: 201, body: {} };
+    });
+    const client = httpClient({ baseUrl: api.url, retry: { attempts: 3, baseDelayMs: 0, maxDelayMs: 0 } });
+    const sink = httpSink<Invoice>({ name: 'accounting', client, path: '/invoices', concurrency: 3 });
+    const records = invoices(3).map((r) => ({ ...r, idempotencyKey: `invoices:${r.key}` }));
+    const seen: { operation: string; attempt: number; keys: readonly string[] | undefined }[] = [];
+    const ctx = { signal: new AbortController().signal, pipelineId: 'invoices', runId: 'run-1', attempt: 1, clock: new FakeClock(), kv: undefined };
+    const results = await observeRetries(
+      (info, keys) => seen.push({ operation: info.operation, attempt: info.attempt, keys }),
+      () => sink.write(records, ctx),
+    );
+    expect(results?.map((r) => r.status)).toEqual(['written', 'written', 'written']);
+    expect(seen).toEqual([{ operation: 'accounting.write', attempt: 1, keys: ['2'] }]);
+    expect(api.received.filter((r) => (r.body as Invoice).orderId === 2)).toHaveLength(2);
   });
 
   it('a fatal answer (403) stops handing out records and stops the run', async () => {

@@ -31,18 +31,28 @@ export type ApiKeyAuthOptions =
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HEADER_VALUE = /^[\x20-\x7e\x80-\xff]+$/;
-const keySchema = z.string().min(1).regex(HEADER_VALUE, { error: 'Invalid input: expected a non-empty key without line breaks or control characters' });
+const keySchema = z
+  .string({ error: 'Invalid input: expected the API key, a non-empty string (is its environment variable set?)' })
+  .min(1, { error: 'Invalid input: expected the API key, a non-empty string (is its environment variable set?)' })
+  .regex(HEADER_VALUE, { error: 'Invalid input: expected a non-empty key without line breaks or control characters' });
 
-const optionsSchema = z.union(
-  [
-    z.strictObject({ key: keySchema, query: z.string().min(1) }),
-    z.strictObject({
-      key: keySchema,
-      header: z.string().regex(HEADER_NAME, { error: 'Invalid input: expected a header name (letters, digits, -)' }).default('X-API-Key'),
-    }),
-  ],
-  { error: 'Invalid input: expected { key, header? } or { key, query }' },
-);
+// One object rather than a union of the two forms, so that each problem is reported at its own option
+// (`key` undefined, `headr` misspelt) instead of as "matches neither form".
+const optionsSchema = z
+  .strictObject({
+    key: keySchema,
+    header: z.string().regex(HEADER_NAME, { error: 'Invalid input: expected a header name (letters, digits, -)' }).optional(),
+    query: z.string().min(1).optional(),
+  })
+  .superRefine((options, ctx) => {
+    if (options.header !== undefined && options.query !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['query'],
+        message: 'Invalid input: expected unset when `apiKeyAuth.header` is set: the key goes in a header or in a query parameter, not both',
+      });
+    }
+  });
 
 /**
  * Sends an API key with every request, in a header (default `X-API-Key`) or a query parameter.
@@ -60,7 +70,7 @@ const optionsSchema = z.union(
 export function apiKeyAuth(options: ApiKeyAuthOptions): AuthProvider {
   const parsed = parseSecretOptions(optionsSchema, options, 'apiKeyAuth', { key: keySchema }, 'Pass `{ key, header? }` or `{ key, query }`.');
   const { key } = parsed;
-  if ('query' in parsed) {
+  if (parsed.query !== undefined) {
     const param = parsed.query;
     return {
       apply: async ({ url }) => {
@@ -70,7 +80,7 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): AuthProvider {
       secretQueryParams: [param.toLowerCase()],
     };
   }
-  const header = parsed.header;
+  const header = parsed.header ?? 'X-API-Key';
   return {
     apply: async ({ headers }) => {
       headers.set(header, key);

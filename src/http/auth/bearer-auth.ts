@@ -30,17 +30,27 @@ const TOKEN = /^[\x21-\x7e]+$/;
 
 const tokenSchema = z.string({ error: 'Invalid input: expected a string' }).regex(TOKEN, { error: 'Invalid input: expected a non-empty token of visible ASCII characters' });
 
-const optionsSchema = z.union(
-  [
-    z.strictObject({ token: tokenSchema }),
-    z.strictObject({
-      getToken: z.custom<(signal?: AbortSignal) => Promise<string>>((value) => typeof value === 'function', {
+// One object rather than a union of the two forms, so that a misspelt or mistyped option is reported
+// at its own name instead of as "matches neither form".
+const optionsSchema = z
+  .strictObject({
+    token: tokenSchema.optional(),
+    getToken: z
+      .custom<(signal?: AbortSignal) => Promise<string>>((value) => typeof value === 'function', {
         error: 'Invalid input: expected a function (signal) => Promise<string>',
-      }),
-    }),
-  ],
-  { error: 'Invalid input: expected { token } or { getToken }' },
-);
+      })
+      .optional(),
+  })
+  .superRefine((options, ctx) => {
+    const given = (['token', 'getToken'] as const).filter((key) => options[key] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: given.length === 0 ? [] : ['getToken'],
+        message: `Invalid input: expected exactly one of \`token\` (a fixed token) or \`getToken\` (a function returning the current one)${given.length === 0 ? '' : ', not both'}`,
+      });
+    }
+  });
 
 /**
  * `Authorization: Bearer <token>` on every request.
@@ -57,7 +67,7 @@ const optionsSchema = z.union(
  */
 export function bearerAuth(options: BearerAuthOptions): AuthProvider {
   const parsed = parseSecretOptions(optionsSchema, options, 'bearerAuth', { token: tokenSchema });
-  if ('token' in parsed) {
+  if (parsed.token !== undefined) {
     const { token } = parsed;
     return {
       apply: async ({ headers }) => {
@@ -66,7 +76,7 @@ export function bearerAuth(options: BearerAuthOptions): AuthProvider {
       secrets: () => [token],
     };
   }
-  const { getToken } = parsed;
+  const getToken = parsed.getToken!;
   const seen = new Set<string>();
   // Bounded: a getToken that mints a new token per call must not grow the redaction set forever.
   const remember = (token: string): void => {

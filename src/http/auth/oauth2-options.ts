@@ -4,7 +4,7 @@
  * @internal Not exported from `syncline/http`.
  */
 import { z } from 'zod';
-import { retryPolicy, type RetryPolicyOptions } from '../../retry/p-retry-policy.js';
+import { retryPolicy, retryPolicyOptionsSchema, type RetryPolicyOptions } from '../../retry/p-retry-policy.js';
 import type { RetryPolicy } from '../../retry/retry-policy.js';
 import type { FetchFunction } from '../transport.js';
 import { tokenUrlSchema } from './token-endpoint.js';
@@ -40,14 +40,16 @@ export const oauth2CommonShape = {
   skewMs: z.int().min(0).max(MAX_TIMER_MS).default(30_000),
   clientAuth: z.enum(['basic', 'body']).default('basic'),
   retry: z
-    .union([z.custom<RetryPolicy>((value) => isObject(value) && isFunction(value['run'])), z.looseObject({})])
+    .union([z.custom<RetryPolicy>((value) => isObject(value) && isFunction(value['run'])), retryPolicyOptionsSchema], {
+      error: 'Invalid input: expected a RetryPolicy (from retryPolicy()) or the options of one, e.g. `{ attempts: 5 }`',
+    })
     .optional(),
   timeoutMs: z.int().min(1).max(MAX_TIMER_MS).default(30_000),
   fetch: z.custom<FetchFunction>(isFunction, { error: 'Invalid input: expected a fetch function (input, init) => Promise<Response>' }).optional(),
 };
 
 /** The policy given, or one built from the options given (or the defaults). */
-export function resolveRetry(retry: RetryPolicy | RetryPolicyOptions | undefined): RetryPolicy {
+export function resolveRetry(retry: RetryPolicy | RetryPolicyOptions | z.output<typeof retryPolicyOptionsSchema> | undefined): RetryPolicy {
   return retry && isFunction((retry as Partial<RetryPolicy>).run) ? (retry as RetryPolicy) : retryPolicy(retry as RetryPolicyOptions | undefined);
 }
 

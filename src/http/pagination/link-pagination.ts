@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseOptions } from '../../internal/options.js';
 import { FatalError } from '../../errors/fatal-error.js';
 import type { HttpRequest } from '../http-client.js';
 import { findLink } from './link-header.js';
@@ -9,6 +10,8 @@ export interface LinkPaginationOptions {
   /** The relation type of the next page's link. @default 'next' */
   readonly rel?: string;
 }
+
+const schema = z.strictObject({ rel: z.string().min(1).default('next') });
 
 // What the client puts in place of a secret query parameter in `HttpResponse.url`.
 const REDACTED = '[REDACTED]';
@@ -39,7 +42,7 @@ const REDACTED = '[REDACTED]';
  * @see https://www.rfc-editor.org/rfc/rfc8288
  */
 export function linkPagination(options: LinkPaginationOptions = {}): Pagination<unknown> {
-  const rel = z.string().min(1).default('next').parse(options.rel);
+  const { rel } = parseOptions(schema, options, 'linkPagination');
   return {
     kind: rel === 'next' ? 'link' : `link:${rel}`,
     position: z.string().min(1),

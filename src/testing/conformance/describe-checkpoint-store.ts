@@ -1,5 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { parseOptions } from '../../internal/options.js';
 import type { CheckpointStore, Lease, StoredCheckpoint } from '../../stores/checkpoint-store.js';
 import type { FakeClock } from '../fake-clock.js';
 import {
@@ -31,6 +33,12 @@ export interface CheckpointConformanceOptions {
   readonly modelTimeoutMs?: number;
 }
 
+const optionsSchema = z.strictObject({
+  modelRuns: z.int().min(0).max(100_000).optional(),
+  modelMaxCommands: z.int().min(1).max(10_000).optional(),
+  modelTimeoutMs: z.int().min(1).max(2 ** 31 - 1).optional(),
+});
+
 const ttl = 10_000;
 
 /**
@@ -53,7 +61,7 @@ export function describeCheckpointStore(
   factory: ConformanceFactory<CheckpointStore>,
   options: CheckpointConformanceOptions = {},
 ): void {
-  const { modelRuns = 50, modelMaxCommands = 30, modelTimeoutMs = 60_000 } = options;
+  const { modelRuns = 50, modelMaxCommands = 30, modelTimeoutMs = 60_000 } = parseOptions(optionsSchema, options, 'describeCheckpointStore', 'Check the options passed to `describeCheckpointStore(name, factory, options)`.');
 
   describe(`CheckpointStore conformance: ${name}`, () => {
     const subject = useSubject(factory);

@@ -45,7 +45,7 @@ export interface InboxSourceOptions {
   readonly pollIntervalMs?: number;
 }
 
-const optionsSchema = z.object({
+const optionsSchema = z.strictObject({
   inbox: z.custom<InboxStore>(
     (v) => typeof v === 'object' && v !== null && typeof (v as InboxStore).read === 'function',
     { message: 'expected an InboxStore (with read)' },

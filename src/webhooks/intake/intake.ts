@@ -119,7 +119,7 @@ const isObjectWith =
   (value: unknown): boolean =>
     typeof value === 'object' && value !== null && methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
 
-const optionsSchema = z.object({
+const optionsSchema = z.strictObject({
   inbox: z.custom<InboxStore>(isObjectWith(['append', 'read']), { message: 'expected an InboxStore (with append, read)' }),
   name: nameSchema,
   verifier: z.custom<WebhookVerifier>(isObjectWith(['verify']), {

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { InvalidOptionsError } from '../../errors/invalid-options-error.js';
 import { parseOptions } from '../../internal/options.js';
 
@@ -15,7 +15,7 @@ function typeOf(value: unknown): string {
  * option (the secrets, and misspelt keys such as `secret`) is replaced by a placeholder first, so a
  * startup error cannot print a secret into logs. `secrets` itself is checked by {@link parseSecrets}.
  */
-export function parsePublicOptions<S extends z.ZodType>(
+export function parsePublicOptions<S extends z.ZodObject>(
   schema: S,
   input: unknown,
   where: string,
@@ -33,7 +33,11 @@ export function parsePublicOptions<S extends z.ZodType>(
     if (key === 'secrets') continue;
     shown[key] = publicKeys.includes(key) ? record[key] : '[redacted]';
   }
-  return { options: parseOptions(schema, shown, where), secrets: record['secrets'] };
+  // `secrets` is checked by parseSecrets, but it is a known option: `secret` must be pointed to it.
+  const known = z.strictObject({ secrets: z.unknown().optional(), ...schema.shape });
+  const parsed = parseOptions(known, shown, where) as Record<string, unknown>;
+  const { secrets: _secrets, ...options } = parsed;
+  return { options: options as z.output<S>, secrets: record['secrets'] };
 }
 
 /** The outcome of checking one secret: its key material, or what is wrong (never quoting the secret). */
