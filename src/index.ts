@@ -71,7 +71,7 @@ export type { JsonlAuditStoreOptions } from './stores/jsonl/jsonl-audit-store.js
 
 // Stores
 export type { AuditEvent, AuditEventType, AuditQuery, AuditStore } from './stores/audit-store.js';
-export type { CheckpointCommit, CheckpointStore, Lease, StoredCheckpoint } from './stores/checkpoint-store.js';
+export type { AcquireLeaseOptions, CheckpointCommit, CheckpointStore, Lease, StoredCheckpoint } from './stores/checkpoint-store.js';
 export type {
   DeadLetter,
   DeadLetterAttempt,

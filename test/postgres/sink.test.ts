@@ -51,7 +51,7 @@ describe.skipIf(!available)('postgresSink', () => {
   }
 
   function context(runId = 'run-1'): SinkWriteContext {
-    return { signal: new AbortController().signal, pipelineId: 'orders', runId, attempt: 1, clock, kv: undefined };
+    return { signal: new AbortController().signal, pipelineId: 'orders', runId, attempt: 1, epoch: 1, clock, kv: undefined };
   }
 
   /** A sink doing a plain multi-row INSERT, counting the records it was handed. */
