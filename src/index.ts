@@ -111,6 +111,7 @@ export type { FatalErrorOptions } from './errors/fatal-error.js';
 export { RetryExhaustedError } from './errors/retry-exhausted-error.js';
 export { LeaseHeldError } from './errors/lease-held-error.js';
 export { LeaseLostError } from './errors/lease-lost-error.js';
+export { StaleEpochError } from './errors/stale-epoch-error.js';
 export { CheckpointConflictError } from './errors/checkpoint-conflict-error.js';
 export { CheckpointInvalidError } from './errors/checkpoint-invalid-error.js';
 export { SinkContractError } from './errors/sink-contract-error.js';
