@@ -71,7 +71,7 @@ export type { JsonlAuditStoreOptions } from './stores/jsonl/jsonl-audit-store.js
 
 // Stores
 export type { AuditEvent, AuditEventType, AuditQuery, AuditStore } from './stores/audit-store.js';
-export type { CheckpointCommit, CheckpointStore, Lease, StoredCheckpoint } from './stores/checkpoint-store.js';
+export type { AcquireLeaseOptions, CheckpointCommit, CheckpointStore, Lease, StoredCheckpoint } from './stores/checkpoint-store.js';
 export type {
   DeadLetter,
   DeadLetterAttempt,
@@ -111,6 +111,7 @@ export type { FatalErrorOptions } from './errors/fatal-error.js';
 export { RetryExhaustedError } from './errors/retry-exhausted-error.js';
 export { LeaseHeldError } from './errors/lease-held-error.js';
 export { LeaseLostError } from './errors/lease-lost-error.js';
+export { StaleEpochError } from './errors/stale-epoch-error.js';
 export { CheckpointConflictError } from './errors/checkpoint-conflict-error.js';
 export { CheckpointInvalidError } from './errors/checkpoint-invalid-error.js';
 export { SinkContractError } from './errors/sink-contract-error.js';

@@ -16,6 +16,7 @@ export type SynclineErrorCode =
   | 'RETRY_EXHAUSTED'
   | 'LEASE_HELD'
   | 'LEASE_LOST'
+  | 'STALE_EPOCH'
   | 'CHECKPOINT_CONFLICT'
   | 'CHECKPOINT_INVALID'
   | 'SINK_CONTRACT'

@@ -1,4 +1,7 @@
+import { z } from 'zod';
 import { InvalidOptionsError } from '../errors/invalid-options-error.js';
+import type { AcquireLeaseOptions } from '../stores/checkpoint-store.js';
+import { parseOptions } from './options.js';
 import { throwIfAborted } from './signal.js';
 import { toJsonText } from './json-text.js';
 
@@ -55,4 +58,18 @@ export function prepareKvSet(
   const ttlMs = options.ttlMs === undefined ? undefined : checkTtl(options.ttlMs, 'kv.set');
   const json = toJsonText(value, `the value of \`kv.set\` for key \`${key}\` in namespace \`${namespace}\``);
   return { ttlMs, json };
+}
+
+const acquireOptionsSchema = z.strictObject({ takeOverFrom: z.string().min(1).optional() });
+
+/**
+ * Checks the `options` of `checkpoints.acquireLease` and returns `takeOverFrom`: a non-empty owner
+ * string, or `undefined`. An unknown option (a typo such as `takeoverFrom`) is refused rather than
+ * silently turning a take-over into a plain acquisition.
+ *
+ * @internal
+ */
+export function checkAcquireOptions(options: AcquireLeaseOptions | undefined): string | undefined {
+  if (options === undefined) return undefined;
+  return parseOptions(acquireOptionsSchema, options, 'options', 'Check the options passed to `checkpoints.acquireLease(…, options)`.').takeOverFrom;
 }

@@ -396,6 +396,7 @@ export class Run {
           signal: stop,
           pipelineId: cfg.id,
           runId: this.runId,
+          epoch: this.#lease!.epoch,
           clock: cfg.clock,
           retry: cfg.policy,
           limiter: cfg.limiter,
@@ -850,7 +851,7 @@ export class Run {
       attempts = attempt;
       const indices = pending;
       const records = indices ? indices.map((i) => batch.records[i]!) : batch.records;
-      const ctx: SinkWriteContext = { signal: stop, pipelineId: cfg.id, runId: this.runId, attempt, clock: cfg.clock, kv: cfg.kv };
+      const ctx: SinkWriteContext = { signal: stop, pipelineId: cfg.id, runId: this.runId, attempt, epoch: this.#lease!.epoch, clock: cfg.clock, kv: cfg.kv };
       let results: void | readonly SinkResult[];
       try {
         results = cfg.limiter ? await cfg.limiter.schedule(() => cfg.sink.write(records, ctx), { signal: stop }) : await cfg.sink.write(records, ctx);

@@ -88,8 +88,22 @@ export function migrations(s: string): readonly (readonly string[])[] {
       )`,
       `CREATE INDEX applied_by_time ON ${s}.applied (applied_at)`,
     ],
+    [
+      // Lease fencing epochs. A lease row now outlives its lease: release clears the token instead of
+      // deleting the row, so the epoch it carries only grows, and acquireLease bumps it in the same upsert
+      // that takes the row. Leases taken before this migration have epoch 0.
+      `ALTER TABLE ${s}.leases ADD COLUMN epoch bigint NOT NULL DEFAULT 0`,
+      `ALTER TABLE ${s}.leases ALTER COLUMN token DROP NOT NULL`,
+      // postgresSink({ fence: true }): the highest lease epoch a sink has written with, per pipeline.
+      `CREATE TABLE ${s}.sink_fences (
+        sink text NOT NULL,
+        pipeline_id text NOT NULL,
+        epoch bigint NOT NULL,
+        PRIMARY KEY (sink, pipeline_id)
+      )`,
+    ],
   ];
 }
 
 /** The schema version this code creates and understands. @internal */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;

@@ -4,10 +4,10 @@ import { CheckpointInvalidError } from '../errors/checkpoint-invalid-error.js';
 import { FatalError } from '../errors/fatal-error.js';
 import { LeaseHeldError } from '../errors/lease-held-error.js';
 import { LeaseLostError } from '../errors/lease-lost-error.js';
-import type { CheckpointCommit, CheckpointStore, Lease, StoredCheckpoint } from '../stores/checkpoint-store.js';
+import type { AcquireLeaseOptions, CheckpointCommit, CheckpointStore, Lease, StoredCheckpoint } from '../stores/checkpoint-store.js';
 import { fromJsonText, toJsonText } from '../internal/json-text.js';
 import { throwIfAborted } from '../internal/signal.js';
-import { checkTtl } from '../internal/store-checks.js';
+import { checkAcquireOptions, checkTtl } from '../internal/store-checks.js';
 import type { Clock } from '../time/clock.js';
 import { Database, type Statement } from './database.js';
 import { parseStoreOptions, type PostgresStoreOptions } from './options.js';
@@ -21,7 +21,10 @@ const MAX_COMMIT_ATTEMPTS = 5;
  * compare-and-set commits fenced by the lease token.
  *
  * Every operation is one statement. `acquireLease` is an `INSERT … ON CONFLICT DO UPDATE` that takes the
- * row only when its lease expired, so of concurrent acquirers exactly one wins. `commit` updates the
+ * row only when its lease expired or was released (or its owner is `takeOverFrom`: a compare-and-set
+ * judged on the locked, newest row), so of concurrent acquirers exactly one wins; the same upsert bumps
+ * the row's epoch. A released lease keeps its row with the token cleared, so epochs survive release,
+ * `reset()` and restarts. `commit` updates the
  * checkpoint only `WHERE version = expectedVersion` and while the lease row still carries this lease's
  * token and is unexpired; it locks that lease row (`FOR SHARE`) in the same statement, so a takeover
  * and a zombie's commit are serialised: a commit either lands before the takeover, or fails with
@@ -67,17 +70,19 @@ export class PostgresCheckpointStore implements CheckpointStore {
     // The CASE keeps a live holder's row as it is and returns it, so one round trip says who holds it.
     this.#sql = {
       acquire: db.statement(
-        `INSERT INTO ${s}.leases AS l (pipeline_id, owner, token, expires_at) VALUES ($1, $2, $3, $4)
+        `INSERT INTO ${s}.leases AS l (pipeline_id, owner, token, expires_at, epoch) VALUES ($1, $2, $3, $4, 1)
          ON CONFLICT (pipeline_id) DO UPDATE SET
-           owner = CASE WHEN l.expires_at <= $5 THEN excluded.owner ELSE l.owner END,
-           token = CASE WHEN l.expires_at <= $5 THEN excluded.token ELSE l.token END,
-           expires_at = CASE WHEN l.expires_at <= $5 THEN excluded.expires_at ELSE l.expires_at END
-         RETURNING owner, token, expires_at`,
+           owner = CASE WHEN l.token IS NULL OR l.expires_at <= $5 OR l.owner = $6 THEN excluded.owner ELSE l.owner END,
+           token = CASE WHEN l.token IS NULL OR l.expires_at <= $5 OR l.owner = $6 THEN excluded.token ELSE l.token END,
+           expires_at = CASE WHEN l.token IS NULL OR l.expires_at <= $5 OR l.owner = $6 THEN excluded.expires_at ELSE l.expires_at END,
+           epoch = CASE WHEN l.token IS NULL OR l.expires_at <= $5 OR l.owner = $6 THEN l.epoch + 1 ELSE l.epoch END
+         RETURNING owner, token, expires_at, epoch`,
       ),
       renew: db.statement(
-        `UPDATE ${s}.leases SET expires_at = $4 WHERE pipeline_id = $1 AND token = $2 AND expires_at > $3 RETURNING owner`,
+        `UPDATE ${s}.leases SET expires_at = $4 WHERE pipeline_id = $1 AND token = $2 AND expires_at > $3 RETURNING owner, epoch`,
       ),
-      release: db.statement(`DELETE FROM ${s}.leases WHERE pipeline_id = $1 AND token = $2`),
+      // Clears the token rather than deleting the row: the row keeps the pipeline's epoch.
+      release: db.statement(`UPDATE ${s}.leases SET token = NULL WHERE pipeline_id = $1 AND token = $2`),
       state: db.statement(
         `SELECT l.owner, l.token, l.expires_at, c.version
          FROM (SELECT 1) AS one
@@ -112,15 +117,17 @@ export class PostgresCheckpointStore implements CheckpointStore {
     return this.#db.migrate(signal);
   }
 
-  async acquireLease(pipelineId: string, owner: string, ttlMs: number, signal?: AbortSignal): Promise<Lease> {
+  async acquireLease(pipelineId: string, owner: string, ttlMs: number, signal?: AbortSignal, options?: AcquireLeaseOptions): Promise<Lease> {
     throwIfAborted(signal);
     const where = 'checkpoints.acquireLease';
     checkText(pipelineId, 'pipelineId', where);
     checkText(owner, 'owner', where);
     checkTtl(ttlMs, where);
+    const takeOverFrom = checkAcquireOptions(options);
+    if (takeOverFrom !== undefined) checkText(takeOverFrom, 'takeOverFrom', where);
     const now = this.#clock.now();
     const token = randomUUID();
-    const { rows } = await this.#db.query(this.#sql.acquire, [pipelineId, owner, token, now + ttlMs, now], signal);
+    const { rows } = await this.#db.query(this.#sql.acquire, [pipelineId, owner, token, now + ttlMs, now, takeOverFrom ?? null], signal);
     const row = rows[0];
     // INSERT … ON CONFLICT DO UPDATE … RETURNING always returns the row; anything else is a broken pool.
     if (row === undefined) {
@@ -128,7 +135,7 @@ export class PostgresCheckpointStore implements CheckpointStore {
     }
     const expiresAt = toNumber(row['expires_at']);
     if (row['token'] !== token) throw new LeaseHeldError(pipelineId, String(row['owner']), expiresAt);
-    return { pipelineId, owner, token, expiresAt };
+    return { pipelineId, owner, token, expiresAt, epoch: toNumber(row['epoch']) };
   }
 
   async renewLease(lease: Lease, ttlMs: number, signal?: AbortSignal): Promise<Lease> {
@@ -137,8 +144,9 @@ export class PostgresCheckpointStore implements CheckpointStore {
     const now = this.#clock.now();
     const expiresAt = now + ttlMs;
     const { rows } = await this.#db.query(this.#sql.renew, [lease.pipelineId, lease.token, now, expiresAt], signal);
-    if (rows.length === 0) throw await this.#lost(lease, now, 'renewLease');
-    return { pipelineId: lease.pipelineId, owner: lease.owner, token: lease.token, expiresAt };
+    const row = rows[0];
+    if (row === undefined) throw await this.#lost(lease, now, 'renewLease');
+    return { pipelineId: lease.pipelineId, owner: lease.owner, token: lease.token, expiresAt, epoch: toNumber(row['epoch']) };
   }
 
   async releaseLease(lease: Lease, signal?: AbortSignal): Promise<void> {

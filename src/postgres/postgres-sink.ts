@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FatalError } from '../errors/fatal-error.js';
+import { StaleEpochError } from '../errors/stale-epoch-error.js';
 import { parseOptions } from '../internal/options.js';
 import type { Sink, SinkRecord, SinkResult, SinkWriteContext } from '../sink/sink.js';
 import { toJsonText } from '../internal/json-text.js';
@@ -7,7 +8,7 @@ import { throwIfAborted } from '../internal/signal.js';
 import type { PostgresClientOf, PostgresPool, PostgresPoolClient } from './client.js';
 import { Database, type Statement } from './database.js';
 import { poolSchema, resolveSchemaOptions, schemaOptionShape, type PostgresSchemaOptions } from './options.js';
-import { checkText, parseStoredJson } from './text.js';
+import { checkInteger, checkText, parseStoredJson, toNumber } from './text.js';
 
 /** Options of {@link postgresSink}. */
 export interface PostgresSinkOptions<T, P extends PostgresPool = PostgresPool> extends PostgresSchemaOptions {
@@ -34,6 +35,16 @@ export interface PostgresSinkOptions<T, P extends PostgresPool = PostgresPool> e
    * @default 'postgres'
    */
   readonly name?: string;
+  /**
+   * Fence out zombie runners by lease epoch: the sink keeps, per pipeline, the highest `ctx.epoch` it
+   * has written with (in `<schema>.sink_fences`, in the same transaction as the write), and refuses a
+   * write carrying a lower one with {@link StaleEpochError} (fatal), writing nothing. So once a runner
+   * that took the pipeline over has written, a paused runner whose lease it took can no longer write,
+   * even before it notices the lost lease. A write already in flight when the new runner's first write
+   * starts commits first (the new write waits for it). Batches of one runner do not wait for each other.
+   * @default false
+   */
+  readonly fence?: boolean;
 }
 
 /** The {@link Sink} {@link postgresSink} returns, with upkeep for its applied-keys table. */
@@ -54,6 +65,7 @@ const optionsSchema = z.strictObject({
   pool: poolSchema,
   write: z.custom<(...args: unknown[]) => unknown>((value) => typeof value === 'function', { error: 'expected a function' }),
   name: z.string().min(1).optional(),
+  fence: z.boolean().optional(),
   ...schemaOptionShape,
 });
 
@@ -62,7 +74,7 @@ const optionsSchema = z.strictObject({
  * that also records each record's idempotency key in `<schema>.applied`, and a record whose key is
  * already there is not written again.
  *
- * Per batch: `BEGIN`; claim the batch's idempotency keys (`INSERT … ON CONFLICT DO NOTHING`, in
+ * Per batch: `BEGIN`; with `fence: true`, check and advance the pipeline's epoch fence; claim the batch's idempotency keys (`INSERT … ON CONFLICT DO NOTHING`, in
  * sorted order so concurrent batches cannot deadlock); call `write` with the records whose key was
  * new; record their outcomes (a `failed` record's claim is removed, so it is retried or dead-lettered
  * as usual; `skipped` reasons and `written` refs are kept); `COMMIT`. Records claimed before are
@@ -73,6 +85,11 @@ const optionsSchema = z.strictObject({
  * `COMMIT` acknowledgement, a paused runner whose lease was taken over writing concurrently — its claim
  * waits on the other transaction's row lock), its effect happens once. A plain `INSERT` without a
  * unique constraint becomes exactly-once.
+ *
+ * With `fence: true` it also refuses, with {@link StaleEpochError}, the writes of a runner whose lease
+ * was taken over: each transaction checks the run's lease epoch (`ctx.epoch`) against the highest one
+ * this sink has written with for the pipeline, so a zombie's late write cannot land after its
+ * successor's.
  *
  * What it does not do: commit the source cursor in that transaction. The runner commits the cursor
  * per completed page, after every record of the page has an outcome (dead letters stored, audit
@@ -112,7 +129,15 @@ export function postgresSink<T, P extends PostgresPool = PostgresPool>(options: 
   const userWrite = options.write;
   const db = new Database(pool, resolveSchemaOptions(parsed));
   const s = db.s;
-  const sql: Record<'claim' | 'drop' | 'outcome' | 'earlier' | 'forget' | 'expire', Statement> = {
+  const fence = parsed.fence ?? false;
+  const sql: Record<'fenceHeld' | 'fenceAdvance' | 'claim' | 'drop' | 'outcome' | 'earlier' | 'forget' | 'expire', Statement> = {
+    // A share lock: batches of one epoch run side by side, while a higher epoch's advance waits for them.
+    fenceHeld: db.statement(`SELECT epoch FROM ${s}.sink_fences WHERE sink = $1 AND pipeline_id = $2 AND epoch >= $3 FOR SHARE`),
+    fenceAdvance: db.statement(
+      `INSERT INTO ${s}.sink_fences AS f (sink, pipeline_id, epoch) VALUES ($1, $2, $3)
+       ON CONFLICT (sink, pipeline_id) DO UPDATE SET epoch = excluded.epoch WHERE f.epoch < excluded.epoch
+       RETURNING epoch`,
+    ),
     claim: db.statement(
       `INSERT INTO ${s}.applied (sink, idempotency_key, status, applied_at, run_id)
        SELECT $1, t.key, 'written', $3, $4 FROM unnest($2::text[]) WITH ORDINALITY AS t(key, ord)
@@ -131,8 +156,35 @@ export function postgresSink<T, P extends PostgresPool = PostgresPool>(options: 
     expire: db.statement(`DELETE FROM ${s}.applied WHERE sink = $1 AND applied_at < $2`),
   };
 
-  /** The transaction's body: claim, write the new, record outcomes, answer the old. */
+  /**
+   * Holds the pipeline's fence at `ctx.epoch` for the rest of the transaction, advancing it when the
+   * epoch is new, or throws {@link StaleEpochError} when a higher epoch has written. First in the
+   * transaction, before any key is claimed, so its lock never waits in a cycle with the claims.
+   */
+  async function holdFence(client: PostgresClientOf<P>, ctx: SinkWriteContext): Promise<void> {
+    const where = `sink \`${name}\`.write`;
+    const epoch = checkInteger(ctx.epoch, 'ctx.epoch', where);
+    const pipelineId = checkText(ctx.pipelineId, 'ctx.pipelineId', where);
+    // Twice at most: an advance that finds the fence already at or past `epoch` has locked that row, so
+    // the second look sees it.
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const held = (await db.queryOn(client, sql.fenceHeld, [name, pipelineId, epoch])).rows[0];
+      if (held !== undefined) {
+        const current = toNumber(held['epoch']);
+        if (current > epoch) throw new StaleEpochError(name, pipelineId, epoch, current);
+        return;
+      }
+      if ((await db.queryOn(client, sql.fenceAdvance, [name, pipelineId, epoch])).rows.length > 0) return;
+    }
+    throw new FatalError(
+      `Sink \`${name}\`: the epoch fence of pipeline \`${pipelineId}\` in ${s}.sink_fences changed while it was being checked; nothing was written. ` +
+        'Something other than syncline is deleting rows of that table: stop it.',
+    );
+  }
+
+  /** The transaction's body: check the fence, claim, write the new, record outcomes, answer the old. */
   async function apply(client: PostgresClientOf<P>, records: readonly SinkRecord<T>[], ctx: SinkWriteContext): Promise<SinkResult[]> {
+    if (fence) await holdFence(client, ctx);
     const keys = [...new Set(records.map((r) => checkText(r.idempotencyKey, 'idempotencyKey', `sink \`${name}\`.write`)))].sort();
     const claimed = new Set(
       (await db.queryOn(client, sql.claim, [name, keys, ctx.clock.now(), ctx.runId])).rows.map((row) => String(row['idempotency_key'])),

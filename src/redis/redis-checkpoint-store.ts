@@ -2,10 +2,10 @@ import { CheckpointConflictError } from '../errors/checkpoint-conflict-error.js'
 import { CheckpointInvalidError } from '../errors/checkpoint-invalid-error.js';
 import { LeaseHeldError } from '../errors/lease-held-error.js';
 import { LeaseLostError } from '../errors/lease-lost-error.js';
-import type { CheckpointCommit, CheckpointStore, Lease, StoredCheckpoint } from '../stores/checkpoint-store.js';
+import type { AcquireLeaseOptions, CheckpointCommit, CheckpointStore, Lease, StoredCheckpoint } from '../stores/checkpoint-store.js';
 import { toJsonText } from '../internal/json-text.js';
 import { throwIfAborted } from '../internal/signal.js';
-import { checkTtl } from '../internal/store-checks.js';
+import { checkAcquireOptions, checkTtl } from '../internal/store-checks.js';
 import { LuaScript } from './lua-script.js';
 import { RedisKeyspace, type RedisStoreOptions } from './options.js';
 
@@ -27,24 +27,29 @@ local function check_lease(now, token)
 end
 `;
 
-// ARGV: now, owner, token, expiresAt
+// The fencing epoch is the field leaseEpoch of the same hash (not a key of its own, which would put the
+// script on two Cluster slots). Release and reset never delete it, so it only grows.
+//
+// ARGV: now, owner, token, expiresAt, takeOverFrom ('' for none). Replies {1, epoch}; {0, owner, expiresAt} when held.
 const acquireScript = new LuaScript(`
-local lease = redis.call('HMGET', KEYS[1], 'leaseToken', 'leaseOwner', 'leaseExpiresAt')
+local lease = redis.call('HMGET', KEYS[1], 'leaseToken', 'leaseOwner', 'leaseExpiresAt', 'leaseEpoch')
 if lease[1] then
   local expires = tonumber(lease[3])
   if not expires then return {-1, 'leaseExpiresAt', lease[3] or ''} end
-  if tonumber(ARGV[1]) < expires then return {0, lease[2] or '', lease[3]} end
+  if tonumber(ARGV[1]) < expires and (ARGV[5] == '' or lease[2] ~= ARGV[5]) then return {0, lease[2] or '', lease[3]} end
 end
+if lease[4] and not string.match(lease[4], '^%d+$') then return {-1, 'leaseEpoch', lease[4]} end
+local epoch = redis.call('HINCRBY', KEYS[1], 'leaseEpoch', 1)
 redis.call('HSET', KEYS[1], 'leaseToken', ARGV[3], 'leaseOwner', ARGV[2], 'leaseExpiresAt', ARGV[4])
-return {1}
+return {1, epoch}
 `);
 
-// ARGV: now, token, expiresAt
+// ARGV: now, token, expiresAt. Replies {1, epoch} ('0' for a lease taken before epochs existed).
 const renewScript = new LuaScript(`${leaseCheck}
 local failed = check_lease(tonumber(ARGV[1]), ARGV[2])
 if failed then return failed end
 redis.call('HSET', KEYS[1], 'leaseExpiresAt', ARGV[3])
-return {1}
+return {1, redis.call('HGET', KEYS[1], 'leaseEpoch') or '0'}
 `);
 
 // ARGV: token
@@ -83,7 +88,9 @@ type Reply = readonly (string | number | null)[];
  * A {@link CheckpointStore} in Redis: leases and compare-and-set commits shared by every process and host
  * that uses the same Redis, each operation one atomic Lua script.
  *
- * Each pipeline's lease and checkpoint live in one hash, `<keyPrefix>checkpoint:<pipelineId>`. A lease is
+ * Each pipeline's lease and checkpoint live in one hash, `<keyPrefix>checkpoint:<pipelineId>`, with the
+ * last fencing epoch handed out in its field `leaseEpoch` (bumped by every acquisition, kept by release
+ * and `reset()`). A lease is
  * live while the caller's `clock.now() < expiresAt`: expiry is judged by the clocks of the hosts involved,
  * not by Redis, so keep them NTP-synced (skew must stay far below the lease TTL). A commit is accepted
  * only from the live lease's holder and only over the version it expects, so a paused runner whose lease
@@ -111,17 +118,18 @@ export class RedisCheckpointStore implements CheckpointStore {
     this.#keys = new RedisKeyspace(options, '`new RedisCheckpointStore(options)`');
   }
 
-  async acquireLease(pipelineId: string, owner: string, ttlMs: number, signal?: AbortSignal): Promise<Lease> {
+  async acquireLease(pipelineId: string, owner: string, ttlMs: number, signal?: AbortSignal, options?: AcquireLeaseOptions): Promise<Lease> {
     throwIfAborted(signal);
     checkTtl(ttlMs, 'checkpoints.acquireLease');
+    const takeOverFrom = checkAcquireOptions(options) ?? '';
     const now = this.#keys.clock.now();
     const token = crypto.randomUUID();
     const expiresAt = now + ttlMs;
     const key = this.#key(pipelineId);
-    const reply = (await this.#keys.run(acquireScript, [key], [String(now), owner, token, String(expiresAt)])) as Reply;
+    const reply = (await this.#keys.run(acquireScript, [key], [String(now), owner, token, String(expiresAt), takeOverFrom])) as Reply;
     if (reply[0] === -1) throw corrupt(pipelineId, key, reply);
     if (reply[0] === 0) throw new LeaseHeldError(pipelineId, String(reply[1]), Number(reply[2]));
-    return { pipelineId, owner, token, expiresAt };
+    return { pipelineId, owner, token, expiresAt, epoch: Number(reply[1]) };
   }
 
   async renewLease(lease: Lease, ttlMs: number, signal?: AbortSignal): Promise<Lease> {
@@ -132,7 +140,7 @@ export class RedisCheckpointStore implements CheckpointStore {
     const key = this.#key(lease.pipelineId);
     const reply = (await this.#keys.run(renewScript, [key], [String(now), lease.token, String(expiresAt)])) as Reply;
     if (reply[0] !== 1) throw leaseFailure(lease.pipelineId, key, reply, 'renewLease');
-    return { pipelineId: lease.pipelineId, owner: lease.owner, token: lease.token, expiresAt };
+    return { pipelineId: lease.pipelineId, owner: lease.owner, token: lease.token, expiresAt, epoch: Number(reply[1]) };
   }
 
   async releaseLease(lease: Lease, signal?: AbortSignal): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Clock } from '../time/clock.js';
 import type { JsonValue } from '../model/json.js';
 import type { KeyValueStore } from '../stores/key-value-store.js';
+import type { Lease } from '../stores/checkpoint-store.js';
 
 /**
  * One record handed to a sink.
@@ -23,6 +24,13 @@ export interface SinkWriteContext {
   readonly runId: string;
   /** 1 for the first attempt at these records, 2 for the first retry … */
   readonly attempt: number;
+  /**
+   * The fencing epoch of the run's lease ({@link Lease.epoch}): greater for every later runner of this
+   * pipeline. To refuse writes from a runner that was taken over but has not noticed yet (a "zombie"),
+   * store the highest epoch seen per pipeline next to your data, atomically with each write, and reject
+   * a write whose epoch is lower (as `postgresSink({ fence: true })` does).
+   */
+  readonly epoch: number;
   readonly clock: Clock;
   readonly kv: KeyValueStore | undefined;
 }

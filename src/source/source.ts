@@ -3,6 +3,7 @@ import type { Clock } from '../time/clock.js';
 import type { RetryPolicy } from '../retry/retry-policy.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
 import type { KeyValueStore } from '../stores/key-value-store.js';
+import type { Lease } from '../stores/checkpoint-store.js';
 
 /**
  * One record as a source yields it.
@@ -41,6 +42,12 @@ export interface SourceReadContext<C> {
   readonly signal: AbortSignal;
   readonly pipelineId: string;
   readonly runId: string;
+  /**
+   * The fencing epoch of the run's lease ({@link Lease.epoch}): greater for every later runner of this
+   * pipeline. A source with side effects on the remote (acknowledging, deleting or locking what it read)
+   * can pass it along, so the remote can refuse a runner that was taken over.
+   */
+  readonly epoch: number;
   readonly clock: Clock;
   /** The pipeline's retry policy: use it for page fetches, so there is one retry layer. */
   readonly retry: RetryPolicy;

@@ -72,6 +72,17 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX syncline_inbox_by_seq ON syncline_inbox (inbox, seq);
   `,
+  // 2: lease fencing epochs. The last epoch handed out per pipeline lives in a table of its own, which
+  // releaseLease and reset never touch, so epochs only grow; a lease row carries its own epoch (0 for a
+  // lease taken before this migration).
+  `
+  CREATE TABLE syncline_lease_epochs (
+    pipeline_id TEXT PRIMARY KEY,
+    epoch INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+
+  ALTER TABLE syncline_leases ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 /** The schema version this code writes and reads. @internal */

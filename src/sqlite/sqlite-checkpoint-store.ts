@@ -2,17 +2,20 @@ import { CheckpointConflictError } from '../errors/checkpoint-conflict-error.js'
 import { CheckpointInvalidError } from '../errors/checkpoint-invalid-error.js';
 import { LeaseHeldError } from '../errors/lease-held-error.js';
 import { LeaseLostError } from '../errors/lease-lost-error.js';
-import type { CheckpointCommit, CheckpointStore, Lease, StoredCheckpoint } from '../stores/checkpoint-store.js';
+import type { AcquireLeaseOptions, CheckpointCommit, CheckpointStore, Lease, StoredCheckpoint } from '../stores/checkpoint-store.js';
 import { toJsonText } from '../internal/json-text.js';
 import { throwIfAborted } from '../internal/signal.js';
-import { checkTtl } from '../internal/store-checks.js';
+import { checkAcquireOptions, checkTtl } from '../internal/store-checks.js';
 import type { Clock } from '../time/clock.js';
 import type { SqliteConnection } from './connection.js';
 
-const SELECT_LEASE = 'SELECT owner, token, expires_at FROM syncline_leases WHERE pipeline_id = ?';
+const SELECT_LEASE = 'SELECT owner, token, expires_at, epoch FROM syncline_leases WHERE pipeline_id = ?';
 const UPSERT_LEASE =
-  'INSERT INTO syncline_leases (pipeline_id, owner, token, expires_at) VALUES (?, ?, ?, ?) ' +
-  'ON CONFLICT (pipeline_id) DO UPDATE SET owner = excluded.owner, token = excluded.token, expires_at = excluded.expires_at';
+  'INSERT INTO syncline_leases (pipeline_id, owner, token, expires_at, epoch) VALUES (?, ?, ?, ?, ?) ' +
+  'ON CONFLICT (pipeline_id) DO UPDATE SET owner = excluded.owner, token = excluded.token, expires_at = excluded.expires_at, epoch = excluded.epoch';
+const NEXT_EPOCH =
+  'INSERT INTO syncline_lease_epochs (pipeline_id, epoch) VALUES (?, 1) ' +
+  'ON CONFLICT (pipeline_id) DO UPDATE SET epoch = epoch + 1 RETURNING epoch';
 const RENEW_LEASE = 'UPDATE syncline_leases SET expires_at = ? WHERE pipeline_id = ? AND token = ?';
 const DELETE_LEASE = 'DELETE FROM syncline_leases WHERE pipeline_id = ? AND token = ?';
 const SELECT_CHECKPOINT = 'SELECT cursor, version, updated_at, run_id FROM syncline_checkpoints WHERE pipeline_id = ?';
@@ -27,11 +30,13 @@ interface LeaseRow {
   readonly owner: string;
   readonly token: string;
   readonly expiresAt: number;
+  readonly epoch: number;
 }
 
 /**
  * The {@link CheckpointStore} of `sqliteStores()`: cursors and leases in the `syncline_checkpoints`
- * and `syncline_leases` tables of the store file.
+ * and `syncline_leases` tables of the store file, and the last epoch handed out per pipeline in
+ * `syncline_lease_epochs` (kept across release, `reset()` and restarts, so epochs only grow).
  *
  * Every lease change and every commit is one `BEGIN IMMEDIATE` transaction (check, then write), so
  * it is atomic also against other processes using the same file. A lease is live while
@@ -61,15 +66,22 @@ export class SqliteCheckpointStore implements CheckpointStore {
     this.#clock = clock;
   }
 
-  async acquireLease(pipelineId: string, owner: string, ttlMs: number, signal?: AbortSignal): Promise<Lease> {
+  async acquireLease(pipelineId: string, owner: string, ttlMs: number, signal?: AbortSignal, options?: AcquireLeaseOptions): Promise<Lease> {
     throwIfAborted(signal);
     checkTtl(ttlMs, 'checkpoints.acquireLease');
-    return this.#db.write({ operation: 'checkpoints.acquireLease', pipelineId }, () => {
+    const takeOverFrom = checkAcquireOptions(options);
+    const context = { operation: 'checkpoints.acquireLease', pipelineId };
+    return this.#db.write(context, () => {
       const now = this.#clock.now();
       const current = this.#lease(pipelineId, 'acquireLease');
-      if (current && now < current.expiresAt) throw new LeaseHeldError(pipelineId, current.owner, current.expiresAt);
-      const lease: Lease = { pipelineId, owner, token: crypto.randomUUID(), expiresAt: now + ttlMs };
-      this.#db.run(UPSERT_LEASE, pipelineId, owner, lease.token, lease.expiresAt);
+      // Check and take in one BEGIN IMMEDIATE transaction: the compare-and-set on the owner for a take-over.
+      if (current && now < current.expiresAt && current.owner !== takeOverFrom) throw new LeaseHeldError(pipelineId, current.owner, current.expiresAt);
+      const epoch = this.#db.get(NEXT_EPOCH, pipelineId)?.['epoch'];
+      if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch)) {
+        throw this.#db.corrupt(`the epoch of pipeline \`${pipelineId}\` in \`syncline_lease_epochs\` is \`${String(epoch)}\`, not a whole number`, context);
+      }
+      const lease: Lease = { pipelineId, owner, token: crypto.randomUUID(), expiresAt: now + ttlMs, epoch };
+      this.#db.run(UPSERT_LEASE, pipelineId, owner, lease.token, lease.expiresAt, epoch);
       return lease;
     });
   }
@@ -82,7 +94,7 @@ export class SqliteCheckpointStore implements CheckpointStore {
       const current = this.#liveLease(lease, now, 'renewLease');
       const expiresAt = now + ttlMs;
       this.#db.run(RENEW_LEASE, expiresAt, lease.pipelineId, lease.token);
-      return { pipelineId: lease.pipelineId, owner: current.owner, token: current.token, expiresAt };
+      return { pipelineId: lease.pipelineId, owner: current.owner, token: current.token, expiresAt, epoch: current.epoch };
     });
   }
 
@@ -140,14 +152,14 @@ export class SqliteCheckpointStore implements CheckpointStore {
   #lease(pipelineId: string, operation: string): LeaseRow | undefined {
     const row = this.#db.get(SELECT_LEASE, pipelineId);
     if (!row) return undefined;
-    const { owner, token, expires_at: expiresAt } = row;
-    if (typeof owner !== 'string' || typeof token !== 'string' || typeof expiresAt !== 'number') {
+    const { owner, token, expires_at: expiresAt, epoch } = row;
+    if (typeof owner !== 'string' || typeof token !== 'string' || typeof expiresAt !== 'number' || typeof epoch !== 'number') {
       throw this.#db.corrupt(`the lease row of pipeline \`${pipelineId}\` in \`syncline_leases\` has a missing or mistyped column`, {
         operation: `checkpoints.${operation}`,
         pipelineId,
       });
     }
-    return { owner, token, expiresAt };
+    return { owner, token, expiresAt, epoch };
   }
 
   /** The stored row of `lease` if it is the live lease of its pipeline; otherwise `LeaseLostError` saying why. */

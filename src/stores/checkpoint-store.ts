@@ -10,6 +10,30 @@ export interface Lease {
   readonly token: string;
   /** Epoch ms after which the lease is free unless renewed. */
   readonly expiresAt: number;
+  /**
+   * The fencing epoch of this acquisition: a whole number from 1 up, strictly greater than the epoch of
+   * every earlier acquisition of the same pipeline id — after expiry, release, `reset()`, take-over and
+   * process restarts alike (durable stores keep it durably). Renewals keep it.
+   *
+   * The runner hands it to sinks and sources as `ctx.epoch`. A sink that can store one number next to
+   * its writes fences out zombie runners with it: remember the highest epoch seen per pipeline, and
+   * refuse a write that carries a lower one — it comes from a runner whose lease was taken over and
+   * which has not noticed yet. `postgresSink({ fence: true })` does exactly that.
+   */
+  readonly epoch: number;
+}
+
+/** Options of {@link CheckpointStore.acquireLease}. */
+export interface AcquireLeaseOptions {
+  /**
+   * Take the lease over from this holder even though it is unexpired, when its `owner` string is
+   * exactly this (compare-and-set on the owner: if another holder took it meanwhile, `LeaseHeldError`
+   * as usual). For a holder known to be dead, such as a crashed process on the same host, so its
+   * successor need not wait out the TTL. The new lease gets a new token and a higher epoch; the old
+   * holder's `renewLease` and `commit` then fail with `LeaseLostError`.
+   * @default undefined (only a free or expired lease is taken)
+   */
+  readonly takeOverFrom?: string;
 }
 
 /** A committed checkpoint. */
@@ -39,14 +63,23 @@ export interface CheckpointCommit {
  * Lifecycle: a run calls `acquireLease` (throws `LeaseHeldError` when another unexpired lease exists),
  * `load`s the checkpoint, `commit`s as batches complete (compare-and-set on `version`, and only with
  * the live lease: otherwise `CheckpointConflictError` / `LeaseLostError`), `renewLease`s before expiry
- * (`LeaseLostError` when it was lost), and `releaseLease`s at the end. Every method is atomic.
+ * (`LeaseLostError` when it was lost), and `releaseLease`s at the end. Every method is atomic. Each
+ * acquisition carries a fencing epoch ({@link Lease.epoch}) that only grows, for sinks that refuse
+ * writes from a runner that was taken over.
  * Implementations: memory (here), `syncline/sqlite`, `syncline/postgres`, `syncline/redis`; all pass
  * `describeCheckpointStore` from `syncline/testing`.
  */
 export interface CheckpointStore {
-  /** Takes the lease for `ttlMs`, or throws `LeaseHeldError` naming the holder. An expired lease may be taken. */
-  acquireLease(pipelineId: string, owner: string, ttlMs: number, signal?: AbortSignal): Promise<Lease>;
-  /** Extends a live lease by `ttlMs` from now, or throws `LeaseLostError` once it expired (taken or not) or was released. */
+  /**
+   * Takes the lease for `ttlMs` with a new token and a higher {@link Lease.epoch}, or throws
+   * `LeaseHeldError` naming the holder. An expired or released lease may be taken, and a live one whose
+   * owner is `options.takeOverFrom`.
+   */
+  acquireLease(pipelineId: string, owner: string, ttlMs: number, signal?: AbortSignal, options?: AcquireLeaseOptions): Promise<Lease>;
+  /**
+   * Extends a live lease by `ttlMs` from now, keeping its token and epoch, or throws `LeaseLostError`
+   * once it expired (taken or not), was released or taken over.
+   */
   renewLease(lease: Lease, ttlMs: number, signal?: AbortSignal): Promise<Lease>;
   /** Frees the lease if `lease` still holds it; otherwise does nothing. */
   releaseLease(lease: Lease, signal?: AbortSignal): Promise<void>;

@@ -30,7 +30,10 @@ describe.skipIf(!available)('PostgreSQL stores', () => {
     await pool.end();
   });
 
-  describeCheckpointStore('postgres', async ({ clock }) => ({ store: new PostgresCheckpointStore({ pool, schema, clock }) }));
+  describeCheckpointStore('postgres', async ({ clock }) => ({
+    store: new PostgresCheckpointStore({ pool, schema, clock }),
+    reopen: async () => new PostgresCheckpointStore({ pool, schema, clock }),
+  }));
   describeDeadLetterStore('postgres', async () => ({ store: new PostgresDeadLetterStore({ pool, schema }) }));
   describeAuditStore('postgres', async () => ({ store: new PostgresAuditStore({ pool, schema }) }));
   describeKeyValueStore('postgres', async ({ clock }) => ({ store: new PostgresKeyValueStore({ pool, schema, clock }) }));

@@ -74,6 +74,7 @@ describe.skipIf(!available)('syncline/postgres', () => {
         'kv',
         'leases',
         'schema_version',
+        'sink_fences',
       ]);
       await stores.migrate();
       await postgresStores({ pool, schema: name }).migrate();
@@ -112,6 +113,37 @@ describe.skipIf(!available)('syncline/postgres', () => {
       );
       expect(await versionOf(name)).toBe(SCHEMA_VERSION + 6);
       expect((await pool.query(`SELECT count(*)::int AS n FROM "${name}".audit`)).rows[0]).toEqual({ n: 0 });
+    });
+
+    it('upgrades a version 1 schema in place: data and a held lease survive, and epochs work from then on', async () => {
+      const name = freshSchema('upgrade_v1');
+      const s = `"${name}"`;
+      // A database as syncline with schema version 1 left it: its tables, its version row, a held lease.
+      await pool.query(`CREATE SCHEMA ${s}`);
+      await pool.query(`CREATE TABLE ${s}.schema_version (id integer PRIMARY KEY CHECK (id = 1), version integer NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now())`);
+      for (const text of migrations(s)[0] ?? []) await pool.query(text);
+      await pool.query(`INSERT INTO ${s}.schema_version (id, version) VALUES (1, 1)`);
+      await pool.query(`INSERT INTO ${s}.leases (pipeline_id, owner, token, expires_at) VALUES ('orders', 'old-worker', 'old-token', $1)`, [epoch + 60_000]);
+      await pool.query(`INSERT INTO ${s}.checkpoints (pipeline_id, cursor_json, version, updated_at, run_id) VALUES ('orders', '{"page":7}', 3, $1, 'run-old')`, [epoch]);
+
+      const clock = new FakeClock({ now: epoch });
+      const checkpoints = new PostgresCheckpointStore({ pool, schema: name, clock });
+      expect(await checkpoints.load('orders')).toMatchObject({ cursor: { page: 7 }, version: 3, runId: 'run-old' });
+      expect(await versionOf(name)).toBe(SCHEMA_VERSION);
+      expect(await checkpoints.acquireLease('orders', 'new-worker', 60_000).catch((error: unknown) => error)).toMatchObject({
+        code: 'LEASE_HELD',
+        holder: 'old-worker',
+      });
+      // The lease taken before the upgrade has epoch 0; the first one after it beats it.
+      const taken = await checkpoints.acquireLease('orders', 'new-worker', 60_000, undefined, { takeOverFrom: 'old-worker' });
+      expect(taken.epoch).toBeGreaterThanOrEqual(1);
+      expect(await checkpoints.commit(taken, { cursor: { page: 8 }, expectedVersion: 3, runId: 'run-new' })).toMatchObject({ version: 4 });
+      await checkpoints.releaseLease(taken);
+      await checkpoints.reset('orders');
+      const again = await new PostgresCheckpointStore({ pool, schema: name, clock }).acquireLease('orders', 'new-worker', 60_000);
+      expect(again.epoch).toBeGreaterThan(taken.epoch);
+      // A pipeline first leased after the upgrade starts at epoch 1.
+      expect((await checkpoints.acquireLease('invoices', 'new-worker', 60_000)).epoch).toBe(1);
     });
 
     it('with autoMigrate off, a missing schema is an error until migrate() runs', async () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FatalError } from '../../src/errors/fatal-error.js';
 import { PermanentError } from '../../src/errors/permanent-error.js';
 import { RunFailedError } from '../../src/errors/run-failed-error.js';
+import { StaleEpochError } from '../../src/errors/stale-epoch-error.js';
 import { pipeline } from '../../src/pipeline/pipeline.js';
 import { postgresSink, postgresStores } from '../../src/postgres/index.js';
 import type { SinkRecord, SinkResult, SinkWriteContext } from '../../src/sink/sink.js';
@@ -50,18 +51,20 @@ describe.skipIf(!available)('postgresSink', () => {
     return ids.map((id) => ({ key: id, idempotencyKey: `${pipelineId}:${id}`, data: { orderId: id, total: Number(id.replace(/\D/g, '')) } }));
   }
 
-  function context(runId = 'run-1'): SinkWriteContext {
-    return { signal: new AbortController().signal, pipelineId: 'orders', runId, attempt: 1, clock, kv: undefined };
+  function context(runId = 'run-1', epoch = 1, pipelineId = 'orders'): SinkWriteContext {
+    return { signal: new AbortController().signal, pipelineId, runId, attempt: 1, epoch, clock, kv: undefined };
   }
 
   /** A sink doing a plain multi-row INSERT, counting the records it was handed. */
-  function insertingSink(name: string, options: { pool?: pg.Pool; sinkName?: string } = {}) {
+  function insertingSink(name: string, options: { pool?: pg.Pool; sinkName?: string; fence?: boolean; before?: () => Promise<void> } = {}) {
     const delivered: string[] = [];
     const sink = postgresSink({
       pool: options.pool ?? pool,
       schema,
       name: options.sinkName ?? `invoices-${name}`,
+      ...(options.fence === undefined ? {} : { fence: options.fence }),
       async write(client, batch: readonly SinkRecord<Invoice>[]) {
+        await options.before?.();
         delivered.push(...batch.map((r) => r.key));
         await client.query(
           `INSERT INTO ${name} (order_id, total, idempotency_key) SELECT * FROM unnest($1::text[], $2::numeric[], $3::text[])`,
@@ -234,6 +237,154 @@ describe.skipIf(!available)('postgresSink', () => {
     expect(await sink.deleteAppliedOlderThan(clock.now() + 1)).toBe(2);
     await sink.write(records(['f2']), context());
     expect(delivered).toEqual(['f1', 'f2', 'f1', 'f2']);
+  });
+
+  describe('fence: true', () => {
+    /** A promise and the function that resolves it, to hold a write open inside its transaction. */
+    function gate(): { readonly opened: Promise<void>; readonly open: () => void } {
+      let open = (): void => undefined;
+      const opened = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      return { opened, open };
+    }
+
+    /** Resolves once a statement on this test's fence table waits for a lock (at most 10 s of polling). */
+    async function untilFenceWaits(): Promise<void> {
+      for (let i = 0; i < 200; i++) {
+        const { rows: waiting } = await pool.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND position($1 in query) > 0",
+          [`"${schema}".sink_fences`],
+        );
+        if ((waiting[0]?.n ?? 0) > 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect.fail('no write waited on the fence');
+    }
+
+    it('refuses a write with a lower epoch than one already written with: StaleEpochError, nothing written', async () => {
+      const name = await table();
+      const { sink, delivered } = insertingSink(name, { fence: true, sinkName: 'fenced' });
+      await sink.write(records(['e1']), context('run-new', 2));
+      const error = await sink.write(records(['e2']), context('run-zombie', 1)).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(StaleEpochError);
+      expect(error).toMatchObject({
+        name: 'StaleEpochError',
+        code: 'STALE_EPOCH',
+        errorClass: 'fatal',
+        sink: 'fenced',
+        pipelineId: 'orders',
+        epoch: 1,
+        currentEpoch: 2,
+      });
+      expect((error as Error).message).toMatch(/a newer runner holds the pipeline/);
+      expect((error as Error).message).toMatch(/Nothing of this batch was written/);
+      expect(await rows(name)).toEqual([{ order_id: 'e1', n: 1 }]);
+      expect(delivered).toEqual(['e1']);
+      // The refused record was not claimed: the current runner still writes it.
+      await sink.write(records(['e2']), context('run-new', 2));
+      await sink.write(records(['e3']), context('run-newer', 3));
+      expect(await rows(name)).toEqual([
+        { order_id: 'e1', n: 1 },
+        { order_id: 'e2', n: 1 },
+        { order_id: 'e3', n: 1 },
+      ]);
+      await expect(sink.write(records(['e4']), context('run-new', 2))).rejects.toMatchObject({ code: 'STALE_EPOCH', currentEpoch: 3 });
+    });
+
+    it('refuses a zombie after a take-over, with the epochs of real leases', async () => {
+      const name = await table();
+      const leases = postgresStores({ pool, schema, clock }).checkpoints;
+      const pipelineId = `fenced-${Math.random().toString(36).slice(2, 10)}`;
+      const zombie = await leases.acquireLease(pipelineId, 'host-a/100', 60_000);
+      const { sink } = insertingSink(name, { fence: true, sinkName: 'fenced-leases' });
+      await sink.write(records(['z1'], pipelineId), context('run-zombie', zombie.epoch, pipelineId));
+      const taker = await leases.acquireLease(pipelineId, 'host-a/200', 60_000, undefined, { takeOverFrom: 'host-a/100' });
+      await sink.write(records(['t1'], pipelineId), context('run-taker', taker.epoch, pipelineId));
+      await expect(sink.write(records(['z2'], pipelineId), context('run-zombie', zombie.epoch, pipelineId))).rejects.toMatchObject({
+        code: 'STALE_EPOCH',
+        epoch: zombie.epoch,
+        currentEpoch: taker.epoch,
+      });
+      expect((await rows(name)).map((r) => r.order_id)).toEqual(['t1', 'z1']);
+    });
+
+    it('fences each pipeline and each sink on its own; without fence nothing is checked', async () => {
+      const name = await table();
+      const fenced = insertingSink(name, { fence: true, sinkName: 'fenced-apart' }).sink;
+      await fenced.write(records(['a1']), context('run-1', 5));
+      await fenced.write(records(['b1'], 'refunds'), context('run-1', 1, 'refunds'));
+      await insertingSink(name, { fence: true, sinkName: 'fenced-other' }).sink.write(records(['c1']), context('run-1', 1));
+      await insertingSink(name, { sinkName: 'fenced-apart' }).sink.write(records(['d1']), context('run-1', 1));
+      expect((await rows(name)).map((r) => r.order_id)).toEqual(['a1', 'b1', 'c1', 'd1']);
+    });
+
+    it('batches of one epoch do not wait for each other', async () => {
+      const name = await table();
+      const held = gate();
+      let holdNext = false;
+      const { sink } = insertingSink(name, {
+        fence: true,
+        sinkName: 'fenced-parallel',
+        // The held batch stays open inside its transaction until the next one has committed.
+        before: async () => {
+          if (!holdNext) return;
+          holdNext = false;
+          await held.opened;
+        },
+      });
+      await sink.write(records(['p0']), context('run-1', 4));
+      holdNext = true;
+      const first = sink.write(records(['p1']), context('run-1', 4));
+      try {
+        let timer: NodeJS.Timeout | undefined;
+        const second = sink.write(records(['p2']), context('run-1', 4)).then(() => 'committed');
+        const waited = new Promise<string>((resolve) => {
+          timer = setTimeout(() => resolve('still waiting after 5 s'), 5_000);
+        });
+        expect(await Promise.race([second, waited])).toBe('committed');
+        clearTimeout(timer);
+      } finally {
+        held.open();
+      }
+      await first;
+      expect((await rows(name)).map((r) => r.order_id)).toEqual(['p0', 'p1', 'p2']);
+    });
+
+    it('a zombie write in flight commits before the new epoch’s first write, which waits for it; the next zombie write is refused', async () => {
+      const name = await table();
+      const held = gate();
+      const entered = gate();
+      const zombie = insertingSink(name, {
+        fence: true,
+        sinkName: 'fenced-race',
+        before: async () => {
+          entered.open();
+          await held.opened;
+        },
+      });
+      const taker = insertingSink(name, { pool: otherPool, fence: true, sinkName: 'fenced-race' });
+      await taker.sink.write(records(['w0']), context('run-zombie', 1));
+      const inFlight = zombie.sink.write(records(['w1']), context('run-zombie', 1));
+      await entered.opened;
+      let takerDone = false;
+      const takerWrite = taker.sink.write(records(['w2']), context('run-taker', 2)).then(() => {
+        takerDone = true;
+      });
+      await untilFenceWaits();
+      expect(takerDone).toBe(false);
+      held.open();
+      await Promise.all([inFlight, takerWrite]);
+      await expect(zombie.sink.write(records(['w3']), context('run-zombie', 1))).rejects.toMatchObject({ code: 'STALE_EPOCH', currentEpoch: 2 });
+      expect((await rows(name)).map((r) => r.order_id)).toEqual(['w0', 'w1', 'w2']);
+    });
+
+    it('refuses a context without a whole-number epoch', async () => {
+      const { sink } = insertingSink(await table(), { fence: true, sinkName: 'fenced-bad' });
+      for (const epoch of [-1, 1.5, Number.NaN]) {
+        await expect(sink.write(records(['x']), context('run-1', epoch))).rejects.toThrow(/`ctx.epoch` of `sink `fenced-bad`.write`/);
+      }
+    });
   });
 
   it('in a pipeline that crashes after the write and before the checkpoint, the restart writes nothing twice', async () => {

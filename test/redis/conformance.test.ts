@@ -20,7 +20,10 @@ describe.skipIf(!available)('Redis stores conformance', () => {
     };
   }
 
-  describeCheckpointStore('redis', subject((s) => s.checkpoints));
+  describeCheckpointStore('redis', async (context) => ({
+    ...(await subject((s) => s.checkpoints)(context)),
+    reopen: async () => (await subject((s) => s.checkpoints)(context)).store,
+  }));
   describeKeyValueStore('redis', subject((s) => s.kv));
   describeInboxStore('redis', subject((s) => s.inbox));
 });

@@ -11,11 +11,22 @@ import { useTempFiles } from './support.js';
 
 const nextFile = useTempFiles('sqlite-conformance');
 
-/** A new store file per test, on the suite's clock, closed after the test. */
+/** A new store file per test, on the suite's clock; `reopen` opens the file again; all closed after the test. */
 function subject<S>(pick: (stores: SqliteStores) => S) {
   return async ({ clock }: { clock: FakeClock }) => {
-    const stores = sqliteStores({ path: nextFile(), clock });
-    return { store: pick(stores), close: () => stores.close() };
+    const path = nextFile();
+    const opened = [sqliteStores({ path, clock })];
+    return {
+      store: pick(opened[0]!),
+      reopen: async () => {
+        const stores = sqliteStores({ path, clock });
+        opened.push(stores);
+        return pick(stores);
+      },
+      close: async () => {
+        for (const stores of opened) await stores.close();
+      },
+    };
   };
 }
 

@@ -13,6 +13,7 @@ import {
   sqliteStores,
   type SqliteStores,
 } from '../../src/sqlite/index.js';
+import { MIGRATIONS } from '../../src/sqlite/schema.js';
 import { FakeClock } from '../../src/testing/fake-clock.js';
 import type { DeadLetter } from '../../src/stores/dead-letter-store.js';
 import { useTempFiles } from './support.js';
@@ -66,7 +67,7 @@ function raw<T>(file: string, fn: (db: DatabaseSync) => T): T {
 }
 
 describe('sqliteStores: opening and migrating', () => {
-  it('creates the directory and a WAL file with every table and schema version 1 at first use', async () => {
+  it('creates the directory and a WAL file with every table and schema version 2 at first use', async () => {
     const file = nextFile();
     const stores = sqliteStores({ path: file });
     expect(existsSync(dirname(file))).toBe(false);
@@ -81,10 +82,11 @@ describe('sqliteStores: opening and migrating', () => {
         'syncline_dead_letters',
         'syncline_inbox',
         'syncline_kv',
+        'syncline_lease_epochs',
         'syncline_leases',
         'syncline_meta',
       ]);
-      expect(db.prepare("SELECT value FROM syncline_meta WHERE key = 'schema_version'").get()).toEqual({ value: '1' });
+      expect(db.prepare("SELECT value FROM syncline_meta WHERE key = 'schema_version'").get()).toEqual({ value: '2' });
       expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
     });
   });
@@ -138,11 +140,11 @@ describe('sqliteStores: opening and migrating', () => {
     const newer = sqliteStores({ path: file });
     const error = await rejectionOf(newer.checkpoints.acquireLease('orders', 'worker-2', 60_000));
     expect(error).toBeInstanceOf(SqliteSchemaVersionError);
-    expect(error).toMatchObject({ name: 'SqliteSchemaVersionError', code: 'STORE_VERSION', errorClass: 'fatal', path: file, foundVersion: 99, supportedVersion: 1, pipelineId: 'orders' });
+    expect(error).toMatchObject({ name: 'SqliteSchemaVersionError', code: 'STORE_VERSION', errorClass: 'fatal', path: file, foundVersion: 99, supportedVersion: 2, pipelineId: 'orders' });
     const message = (error as Error).message;
     expect(message).toContain(file);
     expect(message).toContain('schema version 99');
-    expect(message).toContain('up to 1');
+    expect(message).toContain('up to 2');
     expect(message).toContain('pipeline `orders`');
     expect(message).toMatch(/Upgrade syncline/);
     await expect(newer.migrate()).rejects.toBeInstanceOf(SqliteSchemaVersionError);
@@ -182,6 +184,37 @@ describe('sqliteStores: opening and migrating', () => {
       expect((error as Error).message).toMatch(/not a SQLite database/);
     }
     expect(readFileSync(file, 'utf8')).toBe(garbage);
+  });
+
+  it('upgrades a version 1 file in place: data and a held lease survive, and epochs work from then on', async () => {
+    const file = nextFile();
+    mkdirSync(dirname(file), { recursive: true });
+    // A file as syncline with schema version 1 left it: its tables, its version row, a held lease.
+    raw(file, (db) => {
+      db.exec(MIGRATIONS[0] ?? '');
+      db.exec("CREATE TABLE syncline_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT, WITHOUT ROWID; INSERT INTO syncline_meta VALUES ('schema_version', '1')");
+      db.prepare("INSERT INTO syncline_leases (pipeline_id, owner, token, expires_at) VALUES ('orders', 'old-worker', 'old-token', ?)").run(t0 + 60_000);
+      db.prepare("INSERT INTO syncline_checkpoints (pipeline_id, cursor, version, updated_at, run_id) VALUES ('orders', '{\"page\":7}', 3, ?, 'run-old')").run(t0);
+    });
+
+    const clock = new FakeClock({ now: t0 });
+    const stores = sqliteStores({ path: file, clock });
+    expect(await stores.checkpoints.load('orders')).toMatchObject({ cursor: { page: 7 }, version: 3, runId: 'run-old' });
+    expect(await rejectionOf(stores.checkpoints.acquireLease('orders', 'new-worker', 60_000))).toMatchObject({ code: 'LEASE_HELD', holder: 'old-worker' });
+    // The lease taken before the upgrade has epoch 0; the first one after it beats it.
+    const taken = await stores.checkpoints.acquireLease('orders', 'new-worker', 60_000, undefined, { takeOverFrom: 'old-worker' });
+    expect(taken.epoch).toBeGreaterThanOrEqual(1);
+    expect(await stores.checkpoints.commit(taken, { cursor: { page: 8 }, expectedVersion: 3, runId: 'run-new' })).toMatchObject({ version: 4 });
+    await stores.checkpoints.releaseLease(taken);
+    await stores.checkpoints.reset('orders');
+    await stores.close();
+
+    const reopened = sqliteStores({ path: file, clock });
+    expect((await reopened.checkpoints.acquireLease('orders', 'new-worker', 60_000)).epoch).toBeGreaterThan(taken.epoch);
+    expect((await reopened.checkpoints.acquireLease('invoices', 'new-worker', 60_000)).epoch).toBe(1);
+    expect(await reopened.checkIntegrity()).toEqual([]);
+    await reopened.close();
+    raw(file, (db) => expect(db.prepare("SELECT value FROM syncline_meta WHERE key = 'schema_version'").get()).toEqual({ value: '2' }));
   });
 
   it('rejects an unreadable schema version as damage, not as version 0', async () => {

@@ -2,16 +2,17 @@ import { CheckpointConflictError } from '../../errors/checkpoint-conflict-error.
 import { LeaseHeldError } from '../../errors/lease-held-error.js';
 import { LeaseLostError } from '../../errors/lease-lost-error.js';
 import type { Clock } from '../../time/clock.js';
-import type { CheckpointCommit, CheckpointStore, Lease, StoredCheckpoint } from '../checkpoint-store.js';
+import type { AcquireLeaseOptions, CheckpointCommit, CheckpointStore, Lease, StoredCheckpoint } from '../checkpoint-store.js';
 import { fromJsonText, toJsonText } from '../../internal/json-text.js';
 import { resolveClock, type MemoryStoreOptions } from './options.js';
 import { throwIfAborted } from '../../internal/signal.js';
-import { checkTtl } from '../../internal/store-checks.js';
+import { checkAcquireOptions, checkTtl } from '../../internal/store-checks.js';
 
 interface LeaseRow {
   readonly owner: string;
   readonly token: string;
   readonly expiresAt: number;
+  readonly epoch: number;
 }
 
 interface CheckpointRow {
@@ -27,7 +28,9 @@ interface CheckpointRow {
  *
  * A lease is live while `clock.now() < expiresAt`; from `expiresAt` on anyone may take it, and its old
  * holder can neither renew nor commit. Every acquisition gets a new token, so even the same `owner`
- * acquiring twice is turned away while its first lease is live. Cursors are stored as JSON: a `Date`
+ * acquiring twice is turned away while its first lease is live, unless it passes `takeOverFrom`. Epochs
+ * count up per pipeline id for the life of the store (also across release and `reset()`), not across
+ * processes. Cursors are stored as JSON: a `Date`
  * comes back as its ISO string, as from a durable store.
  *
  * @example
@@ -44,20 +47,25 @@ export class MemoryCheckpointStore implements CheckpointStore {
   readonly #clock: Clock;
   readonly #leases = new Map<string, LeaseRow>();
   readonly #checkpoints = new Map<string, CheckpointRow>();
+  /** The last epoch handed out per pipeline id; never deleted, so epochs only grow. */
+  readonly #epochs = new Map<string, number>();
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#clock = resolveClock(options, '`new MemoryCheckpointStore(options)`');
   }
 
-  async acquireLease(pipelineId: string, owner: string, ttlMs: number, signal?: AbortSignal): Promise<Lease> {
+  async acquireLease(pipelineId: string, owner: string, ttlMs: number, signal?: AbortSignal, options?: AcquireLeaseOptions): Promise<Lease> {
     throwIfAborted(signal);
     checkTtl(ttlMs, 'checkpoints.acquireLease');
+    const takeOverFrom = checkAcquireOptions(options);
     const now = this.#clock.now();
     const current = this.#leases.get(pipelineId);
-    if (current && now < current.expiresAt) throw new LeaseHeldError(pipelineId, current.owner, current.expiresAt);
-    const row: LeaseRow = { owner, token: crypto.randomUUID(), expiresAt: now + ttlMs };
+    if (current && now < current.expiresAt && current.owner !== takeOverFrom) throw new LeaseHeldError(pipelineId, current.owner, current.expiresAt);
+    const epoch = (this.#epochs.get(pipelineId) ?? 0) + 1;
+    const row: LeaseRow = { owner, token: crypto.randomUUID(), expiresAt: now + ttlMs, epoch };
+    this.#epochs.set(pipelineId, epoch);
     this.#leases.set(pipelineId, row);
-    return { pipelineId, owner, token: row.token, expiresAt: row.expiresAt };
+    return toLease(pipelineId, row);
   }
 
   async renewLease(lease: Lease, ttlMs: number, signal?: AbortSignal): Promise<Lease> {
@@ -65,9 +73,9 @@ export class MemoryCheckpointStore implements CheckpointStore {
     checkTtl(ttlMs, 'checkpoints.renewLease');
     const now = this.#clock.now();
     const current = this.#liveRow(lease, now, 'renewLease');
-    const row: LeaseRow = { owner: current.owner, token: current.token, expiresAt: now + ttlMs };
+    const row: LeaseRow = { ...current, expiresAt: now + ttlMs };
     this.#leases.set(lease.pipelineId, row);
-    return { pipelineId: lease.pipelineId, owner: row.owner, token: row.token, expiresAt: row.expiresAt };
+    return toLease(lease.pipelineId, row);
   }
 
   async releaseLease(lease: Lease, signal?: AbortSignal): Promise<void> {
@@ -112,6 +120,10 @@ export class MemoryCheckpointStore implements CheckpointStore {
     if (now >= current.expiresAt) throw lost(`it expired at ${new Date(current.expiresAt).toISOString()}`);
     return current;
   }
+}
+
+function toLease(pipelineId: string, row: LeaseRow): Lease {
+  return { pipelineId, owner: row.owner, token: row.token, expiresAt: row.expiresAt, epoch: row.epoch };
 }
 
 function toStored(pipelineId: string, row: CheckpointRow): StoredCheckpoint {

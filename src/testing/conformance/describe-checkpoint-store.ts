@@ -16,8 +16,8 @@ import {
 /** Options of {@link describeCheckpointStore}. */
 export interface CheckpointConformanceOptions {
   /**
-   * Runs of the model-based test (random sequences of acquire, renew, release, expire, commit, reset
-   * and load checked against a model). 0 skips it.
+   * Runs of the model-based test (random sequences of acquire, take-over, renew, release, expire,
+   * commit, reset, load and re-open checked against a model). 0 skips it.
    * @default 50
    */
   readonly modelRuns?: number;
@@ -43,8 +43,9 @@ const ttl = 10_000;
 
 /**
  * The conformance suite of {@link CheckpointStore}: leases (held, expired, renewed, released, taken
- * over from a zombie), compare-and-set commits, JSON cursors, reset, aborted calls, concurrency, and a
- * model-based test over random command sequences. Call it from a vitest test file; it registers
+ * over from a zombie, taken over with `takeOverFrom`), fencing epochs that only grow (also across a
+ * re-open, when the factory gives `reopen`), compare-and-set commits, JSON cursors, reset, aborted
+ * calls, concurrency, and a model-based test over random command sequences. Call it from a vitest test file; it registers
  * `describe`/`it` blocks, so it runs only inside vitest.
  *
  * @example
@@ -74,6 +75,7 @@ export function describeCheckpointStore(
         expect(lease).toMatchObject({ pipelineId, owner: 'worker-1', expiresAt: clock.now() + ttl });
         expect(typeof lease.token).toBe('string');
         expect(lease.token.length).toBeGreaterThan(0);
+        expect(Number.isSafeInteger(lease.epoch) && lease.epoch >= 1).toBe(true);
       });
 
       it('turns a second runner away with LeaseHeldError naming the holder and its expiry', async () => {
@@ -124,7 +126,7 @@ export function describeCheckpointStore(
         const lease = await store.acquireLease(pipelineId, 'worker-1', ttl);
         await clock.advance(ttl - 1);
         const renewed = await store.renewLease(lease, 2 * ttl);
-        expect(renewed).toEqual({ pipelineId, owner: 'worker-1', token: lease.token, expiresAt: clock.now() + 2 * ttl });
+        expect(renewed).toEqual({ pipelineId, owner: 'worker-1', token: lease.token, expiresAt: clock.now() + 2 * ttl, epoch: lease.epoch });
         await clock.advance(ttl);
         expect(await rejectionOf(store.acquireLease(pipelineId, 'worker-2', ttl))).toMatchObject({
           code: 'LEASE_HELD',
@@ -187,7 +189,7 @@ export function describeCheckpointStore(
       it('releasing a lease that is not held is a no-op', async () => {
         const { store } = subject();
         const pipelineId = uniqueName('pipeline');
-        await store.releaseLease({ pipelineId, owner: 'nobody', token: 'not-a-token', expiresAt: 0 });
+        await store.releaseLease({ pipelineId, owner: 'nobody', token: 'not-a-token', expiresAt: 0, epoch: 0 });
         const held = await store.acquireLease(pipelineId, 'worker-1', ttl);
         await store.releaseLease({ ...held, token: 'not-a-token' });
         expect(await rejectionOf(store.acquireLease(pipelineId, 'worker-2', ttl))).toMatchObject({ code: 'LEASE_HELD' });
@@ -203,6 +205,174 @@ export function describeCheckpointStore(
         ]);
         expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
         for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'LEASE_HELD' });
+      });
+    });
+
+    describe('epochs', () => {
+      it('every acquisition gets a higher epoch: after expiry, release, reset and take-over', async () => {
+        const { store, clock } = subject();
+        const pipelineId = uniqueName('pipeline');
+        const epochs: number[] = [];
+        const first = await store.acquireLease(pipelineId, 'worker-1', ttl);
+        epochs.push(first.epoch);
+        await store.commit(first, { cursor: 1, expectedVersion: 0, runId: 'run-1' });
+        await clock.advance(ttl);
+        const afterExpiry = await store.acquireLease(pipelineId, 'worker-2', ttl);
+        epochs.push(afterExpiry.epoch);
+        await store.releaseLease(afterExpiry);
+        const afterRelease = await store.acquireLease(pipelineId, 'worker-1', ttl);
+        epochs.push(afterRelease.epoch);
+        await store.releaseLease(afterRelease);
+        await store.reset(pipelineId);
+        const afterReset = await store.acquireLease(pipelineId, 'worker-1', ttl);
+        epochs.push(afterReset.epoch);
+        const takenOver = await store.acquireLease(pipelineId, 'worker-2', ttl, undefined, { takeOverFrom: 'worker-1' });
+        epochs.push(takenOver.epoch);
+        for (const epoch of epochs) expect(Number.isSafeInteger(epoch) && epoch >= 1).toBe(true);
+        for (let i = 1; i < epochs.length; i++) expect(epochs[i]).toBeGreaterThan(epochs[i - 1] ?? Number.POSITIVE_INFINITY);
+      });
+
+      it('a turned-away acquisition leaves the holder’s lease and epoch as they are', async () => {
+        const { store, clock } = subject();
+        const pipelineId = uniqueName('pipeline');
+        const held = await store.acquireLease(pipelineId, 'worker-1', ttl);
+        expect(await rejectionOf(store.acquireLease(pipelineId, 'worker-2', ttl))).toMatchObject({ code: 'LEASE_HELD' });
+        // The holder's epoch is still the highest: its renewal and commits go on under it.
+        const renewed = await store.renewLease(held, ttl);
+        expect(renewed.epoch).toBe(held.epoch);
+        await clock.advance(ttl);
+        expect((await store.acquireLease(pipelineId, 'worker-2', ttl)).epoch).toBeGreaterThan(held.epoch);
+      });
+
+      it('renewLease keeps the epoch, however often', async () => {
+        const { store, clock } = subject();
+        const pipelineId = uniqueName('pipeline');
+        const lease = await store.acquireLease(pipelineId, 'worker-1', ttl);
+        let renewed = lease;
+        for (let i = 0; i < 3; i++) {
+          await clock.advance(ttl / 2);
+          renewed = await store.renewLease(renewed, ttl);
+          expect(renewed).toMatchObject({ token: lease.token, epoch: lease.epoch });
+        }
+      });
+
+      it('epochs of different pipeline ids do not hold each other back', async () => {
+        const { store } = subject();
+        const a = uniqueName('pipeline');
+        const b = uniqueName('pipeline');
+        const first = await store.acquireLease(a, 'worker-1', ttl);
+        await store.acquireLease(b, 'worker-1', ttl);
+        await store.releaseLease(first);
+        expect((await store.acquireLease(a, 'worker-1', ttl)).epoch).toBeGreaterThan(first.epoch);
+      });
+
+      it('epochs and leases survive re-opening the store (a process restart)', async (context) => {
+        const { store, clock, reopen } = subject();
+        if (!reopen) return context.skip('the factory gives no `reopen` (an in-memory store)');
+        const pipelineId = uniqueName('pipeline');
+        const first = await store.acquireLease(pipelineId, 'worker-1', ttl);
+        const restarted = await reopen();
+        expect(await rejectionOf(restarted.acquireLease(pipelineId, 'worker-2', ttl))).toMatchObject({ code: 'LEASE_HELD', holder: 'worker-1' });
+        expect(await restarted.renewLease(first, ttl)).toMatchObject({ token: first.token, epoch: first.epoch });
+        await clock.advance(ttl);
+        const second = await restarted.acquireLease(pipelineId, 'worker-2', ttl);
+        expect(second.epoch).toBeGreaterThan(first.epoch);
+        await restarted.releaseLease(second);
+        await restarted.reset(pipelineId);
+        const third = await (await reopen()).acquireLease(pipelineId, 'worker-3', ttl);
+        expect(third.epoch).toBeGreaterThan(second.epoch);
+      });
+    });
+
+    describe('take-over', () => {
+      it('takeOverFrom the live holder’s owner takes the lease at once, with a new token and a higher epoch', async () => {
+        const { store, clock } = subject();
+        const pipelineId = uniqueName('pipeline');
+        const dead = await store.acquireLease(pipelineId, 'host-a/4242', ttl);
+        await store.commit(dead, { cursor: { page: 1 }, expectedVersion: 0, runId: 'run-1' });
+        await clock.advance(1_000);
+        const taker = await store.acquireLease(pipelineId, 'host-a/4300', ttl, undefined, { takeOverFrom: 'host-a/4242' });
+        expect(taker).toMatchObject({ pipelineId, owner: 'host-a/4300', expiresAt: clock.now() + ttl });
+        expect(taker.token).not.toBe(dead.token);
+        expect(taker.epoch).toBeGreaterThan(dead.epoch);
+
+        // The old holder is a zombie now: it can neither renew, commit nor release the new lease.
+        expect(await rejectionOf(store.renewLease(dead, ttl))).toMatchObject({ code: 'LEASE_LOST', pipelineId });
+        expect(await rejectionOf(store.commit(dead, { cursor: { page: 2 }, expectedVersion: 1, runId: 'run-1' }))).toMatchObject({
+          code: 'LEASE_LOST',
+          pipelineId,
+        });
+        await store.releaseLease(dead);
+        expect(await rejectionOf(store.acquireLease(pipelineId, 'worker-3', ttl))).toMatchObject({
+          code: 'LEASE_HELD',
+          holder: 'host-a/4300',
+          expiresAt: taker.expiresAt,
+        });
+        expect(await store.load(pipelineId)).toMatchObject({ cursor: { page: 1 }, version: 1 });
+        expect(await store.commit(taker, { cursor: { page: 2 }, expectedVersion: 1, runId: 'run-2' })).toMatchObject({ version: 2 });
+        expect(await store.renewLease(taker, ttl)).toMatchObject({ token: taker.token, epoch: taker.epoch });
+      });
+
+      it('takeOverFrom another owner is turned away with LeaseHeldError and changes nothing', async () => {
+        const { store } = subject();
+        const pipelineId = uniqueName('pipeline');
+        const holder = await store.acquireLease(pipelineId, 'host-a/1', ttl);
+        for (const takeOverFrom of ['host-a/2', 'host-a/1 ', 'HOST-A/1']) {
+          expect(await rejectionOf(store.acquireLease(pipelineId, 'host-a/3', ttl, undefined, { takeOverFrom }))).toMatchObject({
+            name: 'LeaseHeldError',
+            code: 'LEASE_HELD',
+            holder: 'host-a/1',
+            expiresAt: holder.expiresAt,
+          });
+        }
+        expect(await store.renewLease(holder, ttl)).toMatchObject({ token: holder.token, epoch: holder.epoch });
+        await store.commit(holder, { cursor: 1, expectedVersion: 0, runId: 'run-1' });
+      });
+
+      it('takeOverFrom does not matter when the lease is free, released or expired', async () => {
+        const { store, clock } = subject();
+        const pipelineId = uniqueName('pipeline');
+        const first = await store.acquireLease(pipelineId, 'worker-1', ttl, undefined, { takeOverFrom: 'nobody' });
+        await store.releaseLease(first);
+        const second = await store.acquireLease(pipelineId, 'worker-2', ttl, undefined, { takeOverFrom: 'nobody' });
+        await clock.advance(ttl);
+        const third = await store.acquireLease(pipelineId, 'worker-3', ttl, undefined, { takeOverFrom: 'nobody' });
+        expect(second.epoch).toBeGreaterThan(first.epoch);
+        expect(third.epoch).toBeGreaterThan(second.epoch);
+        expect(third.owner).toBe('worker-3');
+      });
+
+      it('a holder may take over its own lease: the same owner string restarted', async () => {
+        const { store } = subject();
+        const pipelineId = uniqueName('pipeline');
+        const before = await store.acquireLease(pipelineId, 'host-a/service', ttl);
+        const after = await store.acquireLease(pipelineId, 'host-a/service', ttl, undefined, { takeOverFrom: 'host-a/service' });
+        expect(after.epoch).toBeGreaterThan(before.epoch);
+        expect(await rejectionOf(store.commit(before, { cursor: 1, expectedVersion: 0, runId: 'run-1' }))).toMatchObject({ code: 'LEASE_LOST' });
+      });
+
+      it('of concurrent take-overs from one holder exactly one wins; the others see the winner as holder', async () => {
+        const { store } = subject();
+        const pipelineId = uniqueName('pipeline');
+        const dead = await store.acquireLease(pipelineId, 'host-a/1', ttl);
+        const results = await Promise.allSettled(
+          ['host-a/2', 'host-a/3', 'host-a/4'].map((owner) => store.acquireLease(pipelineId, owner, ttl, undefined, { takeOverFrom: 'host-a/1' })),
+        );
+        const won = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+        expect(won).toHaveLength(1);
+        expect(won[0]?.epoch).toBeGreaterThan(dead.epoch);
+        for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'LEASE_HELD', holder: won[0]?.owner });
+      });
+
+      it('refuses an empty or misspelt take-over option with InvalidOptionsError, taking nothing', async () => {
+        const { store } = subject();
+        const pipelineId = uniqueName('pipeline');
+        const holder = await store.acquireLease(pipelineId, 'host-a/1', ttl);
+        for (const options of [{ takeOverFrom: '' }, { takeoverFrom: 'host-a/1' }, { takeOverFrom: 7 }]) {
+          const error = await rejectionOf(store.acquireLease(pipelineId, 'host-a/2', ttl, undefined, options as never));
+          expect(error).toMatchObject({ name: 'InvalidOptionsError', code: 'INVALID_OPTIONS' });
+        }
+        expect(await store.renewLease(holder, ttl)).toMatchObject({ token: holder.token });
       });
     });
 
@@ -366,13 +536,13 @@ export function describeCheckpointStore(
       it(
         'behaves like the model over random sequences of lease and commit operations',
         async () => {
-          const { store, clock } = subject();
+          const { store, clock, reopen } = subject();
           await fc.assert(
-            fc.asyncProperty(fc.commands(commandArbitraries(), { maxCommands: modelMaxCommands, size: 'max' }), async (commands) => {
+            fc.asyncProperty(fc.commands(commandArbitraries(reopen !== undefined), { maxCommands: modelMaxCommands, size: 'max' }), async (commands) => {
               const pipelineId = uniqueName('model');
               const setup = (): { model: Model; real: Real } => ({
-                model: { now: clock.now(), leases: 0, holder: undefined, checkpoint: undefined },
-                real: { store, clock, pipelineId, leases: [] },
+                model: { now: clock.now(), leases: 0, epoch: 0, holder: undefined, checkpoint: undefined },
+                real: { store, clock, reopen, pipelineId, leases: [] },
               });
               await fc.asyncModelRun(setup, commands);
             }),
@@ -391,14 +561,18 @@ interface Model {
   now: number;
   /** How many leases were handed out; commands pick one of them by index. */
   leases: number;
+  /** The highest epoch handed out so far: every acquisition must beat it. */
+  epoch: number;
   /** The lease the store holds, by index, unless released (it may have expired). */
   holder: { readonly index: number; readonly owner: string; expiresAt: number } | undefined;
   checkpoint: StoredCheckpoint | undefined;
 }
 
 interface Real {
-  readonly store: CheckpointStore;
+  /** The store under test; `Reopen` replaces it with another over the same data. */
+  store: CheckpointStore;
   readonly clock: FakeClock;
+  readonly reopen: (() => Promise<CheckpointStore>) | undefined;
   readonly pipelineId: string;
   /** Every lease handed out, replaced by its renewal. */
   readonly leases: Lease[];
@@ -423,30 +597,55 @@ function leaseAt(r: Real, index: number): Lease {
   return lease;
 }
 
+/**
+ * Acquires the lease, or takes it over when `takeOverFrom` is given: `'holder'` names the current
+ * holder's owner (the take-over must win), a string names an owner that may or may not hold it.
+ */
 class Acquire implements Command {
   constructor(
     readonly owner: string,
     readonly ttlMs: number,
+    readonly takeOverFrom?: 'holder' | string,
   ) {}
   check(): boolean {
     return true;
   }
   async run(m: Model, r: Real): Promise<void> {
-    const held = m.holder !== undefined && m.now < m.holder.expiresAt;
-    if (held && m.holder) {
-      const error = await rejectionOf(r.store.acquireLease(r.pipelineId, this.owner, this.ttlMs));
-      expect(error).toMatchObject({ code: 'LEASE_HELD', holder: m.holder.owner, expiresAt: m.holder.expiresAt });
+    const live = m.holder !== undefined && m.now < m.holder.expiresAt ? m.holder : undefined;
+    const from = this.takeOverFrom === 'holder' ? (m.holder?.owner ?? 'nobody') : this.takeOverFrom;
+    const attempt = r.store.acquireLease(r.pipelineId, this.owner, this.ttlMs, undefined, from === undefined ? undefined : { takeOverFrom: from });
+    if (live && live.owner !== from) {
+      expect(await rejectionOf(attempt)).toMatchObject({ code: 'LEASE_HELD', holder: live.owner, expiresAt: live.expiresAt });
       return;
     }
-    const lease = await r.store.acquireLease(r.pipelineId, this.owner, this.ttlMs);
+    const lease = await attempt;
     expect(lease).toMatchObject({ pipelineId: r.pipelineId, owner: this.owner, expiresAt: m.now + this.ttlMs });
     expect(r.leases.map((l) => l.token)).not.toContain(lease.token);
+    expect(Number.isSafeInteger(lease.epoch)).toBe(true);
+    expect(lease.epoch).toBeGreaterThan(m.epoch);
     r.leases.push(lease);
     m.holder = { index: m.leases, owner: this.owner, expiresAt: lease.expiresAt };
     m.leases++;
+    m.epoch = lease.epoch;
   }
   toString(): string {
-    return `acquire(${this.owner}, ${this.ttlMs})`;
+    return this.takeOverFrom === undefined
+      ? `acquire(${this.owner}, ${this.ttlMs})`
+      : `acquire(${this.owner}, ${this.ttlMs}, { takeOverFrom: ${this.takeOverFrom} })`;
+  }
+}
+
+/** Replaces the store with another over the same data (a process restart): nothing may change. */
+class Reopen implements Command {
+  check(): boolean {
+    return true;
+  }
+  async run(_m: Model, r: Real): Promise<void> {
+    if (!r.reopen) throw new Error('model test bug: Reopen without a reopen function');
+    r.store = await r.reopen();
+  }
+  toString(): string {
+    return 'reopen()';
   }
 }
 
@@ -586,7 +785,7 @@ class Load implements Command {
   }
 }
 
-function commandArbitraries(): fc.Arbitrary<Command>[] {
+function commandArbitraries(canReopen: boolean): fc.Arbitrary<Command>[] {
   const owner = fc.constantFrom('worker-a', 'worker-b');
   const ttlMs = fc.constantFrom(1_000, 5_000);
   const choice: fc.Arbitrary<Choice> = fc.oneof(
@@ -599,12 +798,17 @@ function commandArbitraries(): fc.Arbitrary<Command>[] {
     fc.oneof(
       { weight: 6, arbitrary: fc.tuple(choice, fc.constantFrom(0, 0, 0, -1, 1), cursor).map(([c, offset, value]) => new Commit(c, offset, value)) },
       { weight: 2, arbitrary: fc.tuple(owner, ttlMs).map(([o, t]) => new Acquire(o, t)) },
+      {
+        weight: 1,
+        arbitrary: fc.tuple(owner, ttlMs, fc.constantFrom('holder', 'worker-a', 'worker-b', 'worker-c')).map(([o, t, from]) => new Acquire(o, t, from)),
+      },
       { weight: 2, arbitrary: fc.tuple(choice, ttlMs).map(([c, t]) => new Renew(c, t)) },
       { weight: 2, arbitrary: fc.constant(new Load()) },
       { weight: 1, arbitrary: choice.map((c) => new Release(c)) },
       { weight: 1, arbitrary: fc.oneof(fc.integer({ min: 1, max: 1_500 }), fc.integer({ min: 4_000, max: 6_000 })).map((ms) => new Advance(ms)) },
       { weight: 1, arbitrary: fc.boolean().map((justBefore) => new Expire(justBefore)) },
       { weight: 1, arbitrary: fc.constant(new Reset()) },
+      ...(canReopen ? [{ weight: 1, arbitrary: fc.constant<Command>(new Reopen()) }] : []),
     ),
   ];
 }

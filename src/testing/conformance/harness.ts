@@ -13,8 +13,14 @@ export interface ConformanceContext {
 /** What a factory returns: the store under test and how to let go of it. */
 export interface ConformanceSubject<S> {
   readonly store: S;
-  /** Runs after each test (close a connection, delete a temporary file). */
+  /** Runs after each test (close a connection, delete a temporary file), also for stores `reopen` made. */
   close?(): Promise<void>;
+  /**
+   * Opens another store over the same data, on the same clock, as a restarted process would. Give it
+   * for durable stores: the suites then check that what must survive a restart does (lease epochs,
+   * for one). Leave it out for in-memory stores.
+   */
+  reopen?(): Promise<S>;
 }
 
 /**
@@ -28,10 +34,15 @@ export type ConformanceFactory<S> = (context: ConformanceContext) => Promise<Con
 export const conformanceEpoch = Date.UTC(2026, 0, 1);
 
 /** Registers `beforeEach`/`afterEach` hooks that build and close the subject; returns its getter. @internal */
-export function useSubject<S>(factory: ConformanceFactory<S>): () => { readonly store: S; readonly clock: FakeClock } {
+export function useSubject<S>(factory: ConformanceFactory<S>): () => {
+  readonly store: S;
+  readonly clock: FakeClock;
+  readonly reopen: (() => Promise<S>) | undefined;
+} {
   return useFixture(async (clock) => {
     const subject = await factory({ clock });
-    return { store: subject.store, clock, close: async () => subject.close?.() };
+    const reopen = subject.reopen?.bind(subject);
+    return { store: subject.store, clock, reopen, close: async () => subject.close?.() };
   });
 }
 
