@@ -73,12 +73,8 @@ export interface LedgerHooks {
  * committed) only when it and every page before it have no output without an outcome.
  */
 export class Ledger {
-  read = 0;
-  written = 0;
-  skipped = 0;
-  deadLettered = 0;
-  retries = 0;
-  batches = 0;
+  /** The run summary's counts: `read = written + skipped + deadLettered + inFlight`. */
+  readonly counts = { read: 0, written: 0, skipped: 0, deadLettered: 0, retries: 0, batches: 0 };
 
   readonly #pages: Page[] = [];
   #head = 0;
@@ -116,8 +112,8 @@ export class Ledger {
     };
     this.#lastCursor = cursor;
     this.#pages.push(page);
-    this.read += records.length;
-    this.batches++;
+    this.counts.read += records.length;
+    this.counts.batches++;
     return page;
   }
 
@@ -167,7 +163,7 @@ export class Ledger {
   writtenRun(page: Page, keys: readonly { readonly key: string }[], start: number, count: number, attempt: number): boolean {
     if (page.children !== undefined || page.outcomes !== undefined || this.watch.size > 0 || !this.#trail.bulk) return false;
     this.#trail.writtenRun(page, keys, start, count, attempt);
-    this.written += count;
+    this.counts.written += count;
     page.pending -= count;
     if (page.pending === 0 && page.sealed) this.#hooks.pageDone();
     return true;
@@ -175,7 +171,7 @@ export class Ledger {
 
   /** Counts a retried attempt (the `retry` event and per-record `retried` audit are the caller's). */
   retried(): void {
-    this.retries++;
+    this.counts.retries++;
   }
 
   #settle(page: Page, origin: number, outcome: Outcome): void {
@@ -189,9 +185,9 @@ export class Ledger {
       }
       outcome = worst[origin]! as Outcome;
     }
-    if (outcome === WRITTEN) this.written++;
-    else if (outcome === SKIPPED) this.skipped++;
-    else this.deadLettered++;
+    if (outcome === WRITTEN) this.counts.written++;
+    else if (outcome === SKIPPED) this.counts.skipped++;
+    else this.counts.deadLettered++;
     if (page.outcomes !== undefined) page.outcomes[origin] = outcome;
     if (this.watch.size > 0) {
       const key = page.records[origin]?.key;
@@ -252,6 +248,7 @@ export class Ledger {
 
   /** Records read but without an outcome. */
   get inFlight(): number {
-    return this.read - this.written - this.skipped - this.deadLettered;
+    const c = this.counts;
+    return c.read - c.written - c.skipped - c.deadLettered;
   }
 }

@@ -156,7 +156,7 @@ export class WriteJob {
     this.#attempts = Math.max(this.#attempts, attempt);
     const batch = this.#batch;
     const records = indices ? indices.map((i) => batch.records[i]!) : batch.records;
-    const ctx = { signal: w.signal, pipelineId: w.pipelineId, runId: w.runId, attempt, clock: w.clock, kv: w.kv, epoch: w.epoch() } as SinkWriteContext;
+    const ctx = { signal: w.signal, pipelineId: w.pipelineId, runId: w.runId, attempt, clock: w.clock, kv: w.kv, epoch: w.epoch() } satisfies SinkWriteContext;
     const write = (): Promise<void | readonly SinkResult[]> => observeRetries((info, keys) => this.#retried(info, keys ?? indices), () => w.sink.write(records, ctx));
     let results: void | readonly SinkResult[];
     try {

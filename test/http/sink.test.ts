@@ -151,7 +151,7 @@ describe('httpSink per record', () => {
     const sink = httpSink<Invoice>({ name: 'accounting', client, path: '/invoices', concurrency: 3 });
     const records = invoices(3).map((r) => ({ ...r, idempotencyKey: `invoices:${r.key}` }));
     const seen: { operation: string; attempt: number; keys: readonly string[] | undefined }[] = [];
-    const ctx = { signal: new AbortController().signal, pipelineId: 'invoices', runId: 'run-1', attempt: 1, clock: new FakeClock(), kv: undefined };
+    const ctx = { signal: new AbortController().signal, pipelineId: 'invoices', runId: 'run-1', attempt: 1, clock: new FakeClock(), kv: undefined, epoch: 1 };
     const results = await observeRetries(
       (info, keys) => seen.push({ operation: info.operation, attempt: info.attempt, keys }),
       () => sink.write(records, ctx),

@@ -124,7 +124,7 @@ export function describeSink<T>(name: string, factory: SinkConformanceFactory<T>
 
     const context = (signal: AbortSignal, attempt = 1): SinkWriteContext => {
       const { clock, pipelineId } = fixture();
-      return { signal, pipelineId, runId: uniqueName('run'), attempt, clock, kv: new MemoryKeyValueStore({ clock }) };
+      return { signal, pipelineId, runId: uniqueName('run'), attempt, clock, kv: new MemoryKeyValueStore({ clock }), epoch: 1 };
     };
     const write = (batch: readonly SinkRecord<T>[], attempt = 1): Promise<void | readonly SinkResult[]> =>
       fixture().sink.write(batch, context(new AbortController().signal, attempt));

@@ -125,6 +125,7 @@ export function describeSource<T, C>(name: string, factory: SourceConformanceFac
         retry: retryPolicy({ attempts: 1, clock }),
         limiter: undefined,
         kv: new MemoryKeyValueStore({ clock }),
+        epoch: 1,
       };
     };
 
