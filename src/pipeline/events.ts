@@ -1,6 +1,6 @@
 import type { DeadLetter } from '../stores/dead-letter-store.js';
 import type { RateLimitPause } from '../rate-limit/rate-limiter.js';
-import type { RunSummary } from '../model/run-summary.js';
+import type { RunPhase, RunSummary } from '../model/run-summary.js';
 
 /** Payload of the `run:start` event. */
 export interface RunStartEvent {
@@ -10,6 +10,10 @@ export interface RunStartEvent {
   readonly cursor: unknown;
   /** True for a dead-letter replay. */
   readonly replay: boolean;
+  /** The fencing epoch of the run's lease (also `ctx.epoch` of the sink and the source). */
+  readonly epoch: number;
+  /** The owner whose lease this run took over because its process was gone (same host). */
+  readonly takenOverFrom?: string;
 }
 
 /** Payload of the `batch` event: one sink batch settled. */
@@ -42,7 +46,7 @@ export interface RetryEvent {
   /** The attempt that failed. */
   readonly attempt: number;
   readonly delayMs: number;
-  /** Records waiting on the retry (0 for source reads). */
+  /** Records waiting on the retry (0 for source reads and store operations). */
   readonly records: number;
   readonly error: Error;
 }
@@ -58,6 +62,8 @@ export interface RunErrorEvent {
   readonly pipelineId: string;
   readonly runId: string;
   readonly error: Error;
+  /** Where the run failed. */
+  readonly phase?: RunPhase;
 }
 
 /**

@@ -88,11 +88,15 @@ export class Ledger {
   /** Keys whose final outcome must be reported (`hooks.watched`); empty almost always. */
   readonly watch = new Set<string>();
 
-  constructor(trail: AuditTrail, hooks: LedgerHooks, options: { readonly startCursor: unknown; readonly trackOutcomes: boolean }) {
+  constructor(trail: AuditTrail, hooks: LedgerHooks, options: { readonly trackOutcomes: boolean }) {
     this.#trail = trail;
     this.#hooks = hooks;
-    this.#lastCursor = options.startCursor;
     this.#trackOutcomes = options.trackOutcomes;
+  }
+
+  /** Sets the cursor the run resumes after (the committed checkpoint's), before the first page. */
+  resume(cursor: unknown): void {
+    this.#lastCursor = cursor;
   }
 
   /** Opens a page for a source batch just read. Its outputs are announced with {@link expect}. */

@@ -16,8 +16,6 @@ export interface StoreCallOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Errors a store throws on purpose: the run handles them by what they are, not as an outage. */
-const MEANINGFUL = new Set(['LEASE_LOST', 'LEASE_HELD', 'CHECKPOINT_CONFLICT', 'STORE_CORRUPT', 'STORE_VERSION', 'INVALID_OPTIONS']);
 
 /**
  * @internal Every store operation of a run goes through here: with a deadline (`timeoutMs`, on real
@@ -65,7 +63,9 @@ export class StoreCalls {
   /** A failure the run should stop on, as a store outage unless the store meant it. */
   #explain(name: string, operation: string, attempts: number, error: Error, signal: AbortSignal | undefined): Error {
     if (signal?.aborted && (error === signal.reason || error.name === 'AbortError')) return error;
-    if (isSynclineError(error) && MEANINGFUL.has(error.code)) return error;
+    // A syncline error a store throws on purpose (lease lost, conflict, corrupt row, schema too new) is
+    // handled by what it is; only silence, exhausted retries and foreign errors are an outage.
+    if (isSynclineError(error) && error.code !== 'STORE_TIMEOUT' && error.code !== 'RETRY_EXHAUSTED') return error;
     const cause = error instanceof RetryExhaustedError && error.cause instanceof Error ? error.cause : error;
     return new StoreUnavailableError(name, operation, attempts, cause);
   }

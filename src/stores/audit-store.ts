@@ -4,9 +4,10 @@ import type { JsonValue } from '../model/json.js';
  * What happened to a record (or to the run).
  *
  * Final outcomes: `written`, `skipped`, `dead-lettered`. In between: `retried` (a failed attempt that
- * will be retried) and `rate-limited` (a pause asked for by the remote).
+ * will be retried), `rate-limited` (a pause asked for by the remote) and `lease-taken-over` (a run took the lease of a
+ * holder whose process was gone, instead of waiting for it to expire).
  */
-export type AuditEventType = 'written' | 'skipped' | 'dead-lettered' | 'retried' | 'rate-limited';
+export type AuditEventType = 'written' | 'skipped' | 'dead-lettered' | 'retried' | 'rate-limited' | 'lease-taken-over';
 
 /** One audit row. Never holds secrets; holds the payload only when the audit asks for it, redacted. */
 export interface AuditEvent {
