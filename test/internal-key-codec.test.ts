@@ -44,7 +44,7 @@ describe('encodeKey / decodeKey', () => {
     fc.assert(
       fc.property(anyString, (s) => {
         const encoded = encodeKey(s);
-        return encoded.isWellFormed() && !encoded.includes('\0') && Buffer.from(encoded, 'utf8').toString('utf8') === encoded;
+        return !/\p{Cs}/u.test(encoded) && !encoded.includes('\0') && Buffer.from(encoded, 'utf8').toString('utf8') === encoded;
       }),
       runs,
     );
