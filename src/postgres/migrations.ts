@@ -2,10 +2,12 @@
  * The schema, as a list of migrations: migration `n` (1-based) takes a schema from version `n - 1` to
  * `n`. Append new migrations, never edit a released one: databases in the field have run it.
  *
- * Conventions: ids and keys are `text`; everything a caller passes as a value (cursors, entries,
- * payloads, headers, bodies) is JSON text, so U+0000 and lone surrogates survive (`jsonb` would decode
- * the `\u0000` escape and be rejected); times are epoch milliseconds from the injected clock in
- * `double precision` columns (exact for integers up to 2^53); counters are `bigint`.
+ * Conventions: ids and keys are `text` (those of dead letters, audit, kv and inbox escaped by
+ * `encodeKey` where they hold U+0000 or a lone surrogate, ordinary ones as they are); everything a
+ * caller passes as a value (cursors, entries, payloads, headers, bodies) is JSON text, so U+0000 and
+ * lone surrogates survive (`jsonb` would decode the `\u0000` escape and be rejected); times are epoch
+ * milliseconds from the injected clock in `double precision` columns (exact for integers up to 2^53);
+ * counters are `bigint`.
  *
  * @internal
  */

@@ -4,7 +4,8 @@ import { throwIfAborted } from '../internal/signal.js';
 import { checkLimit } from '../internal/store-checks.js';
 import { Database, type Statement } from './database.js';
 import { parseStoreOptions, type PostgresStoreOptions } from './options.js';
-import { checkText, parseStoredJson, toNumber } from './text.js';
+import { decodeKey } from '../internal/key-codec.js';
+import { parseStoredJson, storedKey, toNumber } from './text.js';
 
 /** Rows deleted per statement by `deleteOlderThan`: short transactions, no long lock or WAL burst. */
 const DELETE_CHUNK = 10_000;
@@ -14,7 +15,8 @@ const DELETE_CHUNK = 10_000;
  *
  * `write` inserts a whole batch in one statement (arrays through `unnest`), durable when it resolves.
  * The filter fields are columns, the rest of each event is JSON text (payloads containing U+0000
- * round-trip). Indexes: `(key, pipeline_id, id)` for "what happened to order 1042?" (with or without the
+ * round-trip); pipeline ids, run ids and keys holding U+0000 or a lone surrogate, which `text` cannot
+ * hold, are stored escaped and given back exactly. Indexes: `(key, pipeline_id, id)` for "what happened to order 1042?" (with or without the
  * pipeline), `(run_id, id)` for a run, `(at)` for time ranges and retention. Events come back in the
  * order written (an identity column). `deleteOlderThan` deletes in chunks of 10,000 rows, so retention
  * on a large table never holds one long transaction.
@@ -65,16 +67,16 @@ export class PostgresAuditStore implements AuditStore {
     const details: (string | null)[] = [];
     for (const event of events) {
       const { at: time, pipelineId, runId, type, key, ...rest } = event;
-      checkText(pipelineId, 'pipelineId', 'audit.write');
-      checkText(runId, 'runId', 'audit.write');
-      checkText(type, 'type', 'audit.write');
-      if (key !== undefined) checkText(key, 'key', 'audit.write');
+      const storedPipelineId = storedKey(pipelineId, 'pipelineId', 'audit.write');
+      const storedRunId = storedKey(runId, 'runId', 'audit.write');
+      const storedType = storedKey(type, 'type', 'audit.write');
+      const storedKeyOrNull = key === undefined ? null : storedKey(key, 'key', 'audit.write');
       const detail = toJsonText(rest, `the \`${type}\` audit event of pipeline \`${pipelineId}\``);
       at.push(time);
-      pipelineIds.push(pipelineId);
-      runIds.push(runId);
-      types.push(type);
-      keys.push(key ?? null);
+      pipelineIds.push(storedPipelineId);
+      runIds.push(storedRunId);
+      types.push(storedType);
+      keys.push(storedKeyOrNull);
       details.push(detail === '{}' ? null : detail);
     }
     await this.#db.query(this.#sql.write, [at, pipelineIds, runIds, types, keys, details], signal);
@@ -90,10 +92,10 @@ export class PostgresAuditStore implements AuditStore {
       values.push(value);
       conditions.push(`${sql} $${values.length}`);
     };
-    if (query.key !== undefined) add('key =', checkText(query.key, 'key', where));
-    if (query.pipelineId !== undefined) add('pipeline_id =', checkText(query.pipelineId, 'pipelineId', where));
-    if (query.runId !== undefined) add('run_id =', checkText(query.runId, 'runId', where));
-    if (query.type !== undefined) add('type =', checkText(query.type, 'type', where));
+    if (query.key !== undefined) add('key =', storedKey(query.key, 'key', where));
+    if (query.pipelineId !== undefined) add('pipeline_id =', storedKey(query.pipelineId, 'pipelineId', where));
+    if (query.runId !== undefined) add('run_id =', storedKey(query.runId, 'runId', where));
+    if (query.type !== undefined) add('type =', storedKey(query.type, 'type', where));
     if (query.since !== undefined) add('at >=', query.since);
     if (query.until !== undefined) add('at <', query.until);
     values.push(limit);
@@ -103,21 +105,22 @@ export class PostgresAuditStore implements AuditStore {
     );
     const { rows } = await this.#db.query(statement, values, signal);
     return rows.map((row) => {
+      const pipelineId = decodeKey(String(row['pipeline_id']));
       const detail =
         row['detail_json'] === null
           ? {}
           : parseStoredJson<Partial<AuditEvent>>(
               row['detail_json'],
-              `An audit event of pipeline \`${String(row['pipeline_id'])}\` in ${this.#db.s}.audit`,
+              `An audit event of pipeline \`${pipelineId}\` in ${this.#db.s}.audit`,
               'The row was edited or damaged: fix its detail_json, or delete the row.',
             );
       const event: AuditEvent = {
         ...detail,
         at: toNumber(row['at']),
-        pipelineId: String(row['pipeline_id']),
-        runId: String(row['run_id']),
-        type: row['type'] as AuditEvent['type'],
-        ...(row['key'] === null ? {} : { key: String(row['key']) }),
+        pipelineId,
+        runId: decodeKey(String(row['run_id'])),
+        type: decodeKey(String(row['type'])) as AuditEvent['type'],
+        ...(row['key'] === null ? {} : { key: decodeKey(String(row['key'])) }),
       };
       return event;
     });

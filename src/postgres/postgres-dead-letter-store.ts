@@ -5,14 +5,14 @@ import { throwIfAborted } from '../internal/signal.js';
 import { checkLimit } from '../internal/store-checks.js';
 import { Database, type Statement } from './database.js';
 import { parseStoreOptions, type PostgresStoreOptions } from './options.js';
-import { checkText, parseStoredJson, toNumber } from './text.js';
+import { parseStoredJson, storedKey, toNumber } from './text.js';
 
 /**
  * A {@link DeadLetterStore} in PostgreSQL (table `<schema>.dead_letters`).
  *
  * `put` writes a whole batch in one statement (arrays through `unnest`), so a batch is stored entirely
  * or not at all, and is durable when it resolves. Entries are JSON text: record data containing U+0000
- * round-trips. Listing follows the order of each entry's first `put` (an identity column an upsert
+ * round-trips; pipeline ids, ids and keys holding U+0000 or a lone surrogate are stored escaped. Listing follows the order of each entry's first `put` (an identity column an upsert
  * keeps); paging with `after` needs an id that is still stored.
  *
  * @example
@@ -59,11 +59,11 @@ export class PostgresDeadLetterStore implements DeadLetterStore {
     // One row per (pipelineId, id): the last entry wins at the position of the first, as with separate puts.
     const rows = new Map<string, { pipelineId: string; id: string; key: string; json: string }>();
     for (const entry of entries) {
-      checkText(entry.pipelineId, 'pipelineId', 'deadLetters.put');
-      checkText(entry.id, 'id', 'deadLetters.put');
-      checkText(entry.key, 'key', 'deadLetters.put');
+      const pipelineId = storedKey(entry.pipelineId, 'pipelineId', 'deadLetters.put');
+      const id = storedKey(entry.id, 'id', 'deadLetters.put');
+      const key = storedKey(entry.key, 'key', 'deadLetters.put');
       const json = toJsonText(entry, `dead letter \`${entry.id}\` of pipeline \`${entry.pipelineId}\``);
-      rows.set(`${entry.pipelineId.length}:${entry.pipelineId}${entry.id}`, { pipelineId: entry.pipelineId, id: entry.id, key: entry.key, json });
+      rows.set(`${pipelineId.length}:${pipelineId}${id}`, { pipelineId, id, key, json });
     }
     if (rows.size === 0) return;
     const batch = [...rows.values()];
@@ -76,9 +76,8 @@ export class PostgresDeadLetterStore implements DeadLetterStore {
 
   async get(pipelineId: string, id: string, signal?: AbortSignal): Promise<DeadLetter | undefined> {
     throwIfAborted(signal);
-    checkText(pipelineId, 'pipelineId', 'deadLetters.get');
-    checkText(id, 'id', 'deadLetters.get');
-    const { rows } = await this.#db.query(this.#sql.get, [pipelineId, id], signal);
+    const values = [storedKey(pipelineId, 'pipelineId', 'deadLetters.get'), storedKey(id, 'id', 'deadLetters.get')];
+    const { rows } = await this.#db.query(this.#sql.get, values, signal);
     return rows[0] && this.#parse(rows[0]['entry_json'], pipelineId);
   }
 
@@ -86,13 +85,12 @@ export class PostgresDeadLetterStore implements DeadLetterStore {
     throwIfAborted(signal);
     const where = 'deadLetters.list';
     const limit = checkLimit(options.limit ?? 100, where);
-    checkText(pipelineId, 'pipelineId', where);
+    const pipeline = storedKey(pipelineId, 'pipelineId', where);
     const { after, key } = options;
     const conditions = ['pipeline_id = $1'];
-    const values: unknown[] = [pipelineId];
+    const values: unknown[] = [pipeline];
     if (after !== undefined) {
-      checkText(after, 'after', where);
-      const { rows } = await this.#db.query(this.#sql.seq, [pipelineId, after], signal);
+      const { rows } = await this.#db.query(this.#sql.seq, [pipeline, storedKey(after, 'after', where)], signal);
       if (rows[0] === undefined) {
         throw new NotFoundError(
           `Dead letter \`${after}\` of pipeline \`${pipelineId}\`, given as \`after\` to \`deadLetters.list\`,`,
@@ -103,7 +101,7 @@ export class PostgresDeadLetterStore implements DeadLetterStore {
       conditions.push(`seq > $${values.length}`);
     }
     if (key !== undefined) {
-      values.push(checkText(key, 'key', where));
+      values.push(storedKey(key, 'key', where));
       conditions.push(`key = $${values.length}`);
     }
     values.push(limit);
@@ -116,17 +114,16 @@ export class PostgresDeadLetterStore implements DeadLetterStore {
 
   async delete(pipelineId: string, ids: readonly string[], signal?: AbortSignal): Promise<number> {
     throwIfAborted(signal);
-    checkText(pipelineId, 'pipelineId', 'deadLetters.delete');
-    for (const id of ids) checkText(id, 'id', 'deadLetters.delete');
-    if (ids.length === 0) return 0;
-    const { rowCount } = await this.#db.query(this.#sql.delete, [pipelineId, [...ids]], signal);
+    const pipeline = storedKey(pipelineId, 'pipelineId', 'deadLetters.delete');
+    const stored = ids.map((id) => storedKey(id, 'id', 'deadLetters.delete'));
+    if (stored.length === 0) return 0;
+    const { rowCount } = await this.#db.query(this.#sql.delete, [pipeline, stored], signal);
     return rowCount ?? 0;
   }
 
   async count(pipelineId: string, signal?: AbortSignal): Promise<number> {
     throwIfAborted(signal);
-    checkText(pipelineId, 'pipelineId', 'deadLetters.count');
-    const { rows } = await this.#db.query(this.#sql.count, [pipelineId], signal);
+    const { rows } = await this.#db.query(this.#sql.count, [storedKey(pipelineId, 'pipelineId', 'deadLetters.count')], signal);
     return toNumber(rows[0]?.['n'] ?? 0);
   }
 

@@ -4,7 +4,8 @@ import { toJsonText } from '../internal/json-text.js';
 import { throwIfAborted } from '../internal/signal.js';
 import { checkLimit } from '../internal/store-checks.js';
 import { Database, type Statement } from './database.js';
-import { parseStoredJson, checkInteger, checkText, toNumber } from './text.js';
+import { decodeKey } from '../internal/key-codec.js';
+import { parseStoredJson, checkInteger, storedKey, toNumber } from './text.js';
 import { parseStoreOptions, type PostgresStoreOptions } from './options.js';
 
 /** An append that neither inserted nor found its id (pruned in between) tries again this often. */
@@ -19,7 +20,8 @@ const MAX_APPEND_ATTEMPTS = 5;
  * has passed seq n never misses a message that commits later with a smaller one (a plain sequence
  * could). That serialises appends per inbox, not across inboxes. Seqs are never reused, also after
  * pruning; they may have gaps (a redelivery racing its first delivery uses one up). Bodies and
- * headers are stored as JSON text, so a body containing U+0000 is kept exactly.
+ * headers are stored as JSON text, so a body containing U+0000 is kept exactly; inbox names and
+ * message ids holding U+0000 or a lone surrogate are stored escaped.
  *
  * @example
  * ```ts
@@ -72,17 +74,17 @@ export class PostgresInboxStore implements InboxStore {
   async append(inbox: string, message: InboxMessage, signal?: AbortSignal): Promise<{ inserted: boolean; seq: number }> {
     throwIfAborted(signal);
     const where = 'inbox.append';
-    checkText(inbox, 'inbox', where);
-    checkText(message.id, 'message.id', where);
+    const name = storedKey(inbox, 'inbox', where);
+    const id = storedKey(message.id, 'message.id', where);
     const headers = toJsonText(message.headers, `the headers of inbox message \`${message.id}\``);
     const body = toJsonText(message.body, `the body of inbox message \`${message.id}\``);
     for (let attempt = 1; ; attempt++) {
-      const { rows } = await this.#db.query(this.#sql.append, [inbox, message.id, message.receivedAt, headers, body], signal);
+      const { rows } = await this.#db.query(this.#sql.append, [name, id, message.receivedAt, headers, body], signal);
       const row = rows[0] ?? {};
       if (row['inserted_seq'] !== null && row['inserted_seq'] !== undefined) return { inserted: true, seq: toNumber(row['inserted_seq']) };
       if (row['existing_seq'] !== null && row['existing_seq'] !== undefined) return { inserted: false, seq: toNumber(row['existing_seq']) };
       // A concurrent append of the same id committed after this statement's snapshot: it is there now.
-      const found = await this.#db.query(this.#sql.find, [inbox, message.id]);
+      const found = await this.#db.query(this.#sql.find, [name, id]);
       if (found.rows[0] !== undefined) return { inserted: false, seq: toNumber(found.rows[0]['seq']) };
       if (attempt >= MAX_APPEND_ATTEMPTS) {
         throw new RetryableError(
@@ -96,15 +98,16 @@ export class PostgresInboxStore implements InboxStore {
   async read(inbox: string, afterSeq: number, limit: number, signal?: AbortSignal): Promise<InboxEntry[]> {
     throwIfAborted(signal);
     const where = 'inbox.read';
-    checkText(inbox, 'inbox', where);
+    const name = storedKey(inbox, 'inbox', where);
     checkInteger(afterSeq, 'afterSeq', where);
     checkLimit(limit, where);
-    const { rows } = await this.#db.query(this.#sql.read, [inbox, afterSeq, limit], signal);
+    const { rows } = await this.#db.query(this.#sql.read, [name, afterSeq, limit], signal);
     return rows.map((row) => {
-      const what = `Message \`${String(row['id'])}\` of inbox \`${inbox}\` in ${this.#db.s}.inbox`;
+      const id = decodeKey(String(row['id']));
+      const what = `Message \`${id}\` of inbox \`${inbox}\` in ${this.#db.s}.inbox`;
       const fix = 'The row was edited or damaged: fix it, or delete the row.';
       return {
-        id: String(row['id']),
+        id,
         receivedAt: toNumber(row['received_at']),
         headers: parseStoredJson<Record<string, string>>(row['headers_json'], `The headers of ${what}`, fix),
         body: parseStoredJson<string>(row['body_json'], `The body of ${what}`, fix),
@@ -115,9 +118,9 @@ export class PostgresInboxStore implements InboxStore {
 
   async prune(inbox: string, throughSeq: number, receivedBefore: number, signal?: AbortSignal): Promise<number> {
     throwIfAborted(signal);
-    checkText(inbox, 'inbox', 'inbox.prune');
+    const name = storedKey(inbox, 'inbox', 'inbox.prune');
     checkInteger(throughSeq, 'throughSeq', 'inbox.prune');
-    const { rowCount } = await this.#db.query(this.#sql.prune, [inbox, throughSeq, receivedBefore], signal);
+    const { rowCount } = await this.#db.query(this.#sql.prune, [name, throughSeq, receivedBefore], signal);
     return rowCount ?? 0;
   }
 }

@@ -6,7 +6,8 @@ import { checkLimit, checkTtl } from '../internal/store-checks.js';
 import type { Clock } from '../time/clock.js';
 import { Database, type Statement } from './database.js';
 import { parseStoreOptions, type PostgresStoreOptions } from './options.js';
-import { checkInteger, checkText, parseStoredJson, toNumber } from './text.js';
+import { decodeKey, encodedPrefixRanges } from '../internal/key-codec.js';
+import { checkInteger, checkString, parseStoredJson, storedKey, toNumber } from './text.js';
 
 /**
  * A {@link KeyValueStore} in PostgreSQL (table `<schema>.kv`).
@@ -15,7 +16,8 @@ import { checkInteger, checkText, parseStoredJson, toNumber } from './text.js';
  * `INSERT … ON CONFLICT DO UPDATE`, compare-and-set an `UPDATE … WHERE version = ifVersion`, so of
  * concurrent writers on one version exactly one wins. Values are JSON text (strings containing U+0000
  * round-trip). Keys are `COLLATE "C"`, so `list` orders them by code point and a prefix scan is an index
- * range. Expired entries are invisible to every method (judged by the `clock`) and are removed when a
+ * range; namespaces and keys holding U+0000 or a lone surrogate, which `text` cannot hold, are stored
+ * escaped in an encoding that keeps that order. Expired entries are invisible to every method (judged by the `clock`) and are removed when a
  * key is written again; {@link PostgresKeyValueStore.deleteExpired} removes the rest.
  *
  * @example
@@ -82,9 +84,8 @@ export class PostgresKeyValueStore implements KeyValueStore {
 
   async get(namespace: string, key: string, signal?: AbortSignal): Promise<KeyValueEntry | undefined> {
     throwIfAborted(signal);
-    checkText(namespace, 'namespace', 'kv.get');
-    checkText(key, 'key', 'kv.get');
-    const { rows } = await this.#db.query(this.#sql.get, [namespace, key, this.#clock.now()], signal);
+    const values = [storedKey(namespace, 'namespace', 'kv.get'), storedKey(key, 'key', 'kv.get'), this.#clock.now()];
+    const { rows } = await this.#db.query(this.#sql.get, values, signal);
     return rows[0] && this.#entry(rows[0], namespace, key);
   }
 
@@ -97,8 +98,8 @@ export class PostgresKeyValueStore implements KeyValueStore {
   ): Promise<KeyValueSetResult> {
     throwIfAborted(signal);
     const where = 'kv.set';
-    checkText(namespace, 'namespace', where);
-    checkText(key, 'key', where);
+    const storedNamespace = storedKey(namespace, 'namespace', where);
+    const stored = storedKey(key, 'key', where);
     const ttlMs = options.ttlMs === undefined ? undefined : checkTtl(options.ttlMs, where);
     const ifVersion = options.ifVersion === undefined ? undefined : checkInteger(options.ifVersion, 'ifVersion', where);
     const json = toJsonText(value, `the value of \`kv.set\` for key \`${key}\` in namespace \`${namespace}\``);
@@ -106,21 +107,20 @@ export class PostgresKeyValueStore implements KeyValueStore {
     const expiresAt = ttlMs === undefined ? null : now + ttlMs;
     const { rows } =
       ifVersion === undefined
-        ? await this.#db.query(this.#sql.set, [namespace, key, json, expiresAt, now], signal)
+        ? await this.#db.query(this.#sql.set, [storedNamespace, stored, json, expiresAt, now], signal)
         : ifVersion === 0
-          ? await this.#db.query(this.#sql.create, [namespace, key, json, expiresAt, now], signal)
-          : await this.#db.query(this.#sql.swap, [namespace, key, json, expiresAt, now, ifVersion], signal);
+          ? await this.#db.query(this.#sql.create, [storedNamespace, stored, json, expiresAt, now], signal)
+          : await this.#db.query(this.#sql.swap, [storedNamespace, stored, json, expiresAt, now, ifVersion], signal);
     if (rows[0] !== undefined) return { ok: true, version: toNumber(rows[0]['version']) };
     // The write lost: report the version that beat it, read after the winner committed.
-    const current = await this.#db.query(this.#sql.version, [namespace, key, now]);
+    const current = await this.#db.query(this.#sql.version, [storedNamespace, stored, now]);
     return { ok: false, version: current.rows[0] === undefined ? 0 : toNumber(current.rows[0]['version']) };
   }
 
   async delete(namespace: string, key: string, signal?: AbortSignal): Promise<boolean> {
     throwIfAborted(signal);
-    checkText(namespace, 'namespace', 'kv.delete');
-    checkText(key, 'key', 'kv.delete');
-    const { rows } = await this.#db.query(this.#sql.delete, [namespace, key, this.#clock.now()], signal);
+    const values = [storedKey(namespace, 'namespace', 'kv.delete'), storedKey(key, 'key', 'kv.delete'), this.#clock.now()];
+    const { rows } = await this.#db.query(this.#sql.delete, values, signal);
     return rows[0]?.['live'] === true;
   }
 
@@ -131,25 +131,24 @@ export class PostgresKeyValueStore implements KeyValueStore {
   ): Promise<{ key: string; entry: KeyValueEntry }[]> {
     throwIfAborted(signal);
     const where = 'kv.list';
-    checkText(namespace, 'namespace', where);
     const limit = options.limit === undefined ? undefined : checkLimit(options.limit, where);
-    const values: unknown[] = [namespace, this.#clock.now()];
+    const values: unknown[] = [storedKey(namespace, 'namespace', where), this.#clock.now()];
     const conditions = ['namespace = $1', '(expires_at IS NULL OR expires_at > $2)'];
     const { prefix, after } = options;
     if (prefix !== undefined && prefix !== '') {
-      checkText(prefix, 'prefix', where);
-      values.push(prefix);
-      conditions.push(`key >= $${values.length}`);
-      const upper = prefixUpperBound(prefix);
-      if (upper === undefined) {
-        conditions.push(`starts_with(key, $${values.length})`);
-      } else {
-        values.push(upper);
-        conditions.push(`key < $${values.length}`);
-      }
+      checkString(prefix, 'prefix', where);
+      // Usually one range; two for a prefix ending in a high surrogate (see encodedPrefixRanges).
+      const ranges = encodedPrefixRanges(prefix).map(({ from, to }) => {
+        values.push(from);
+        const lower = `key >= $${values.length}`;
+        if (to === undefined) return lower;
+        values.push(to);
+        return `(${lower} AND key < $${values.length})`;
+      });
+      conditions.push(ranges.length === 1 ? (ranges[0] ?? '') : `(${ranges.join(' OR ')})`);
     }
     if (after !== undefined) {
-      values.push(checkText(after, 'after', where));
+      values.push(storedKey(after, 'after', where));
       conditions.push(`key > $${values.length}`);
     }
     let tail = '';
@@ -162,7 +161,7 @@ export class PostgresKeyValueStore implements KeyValueStore {
     );
     const { rows } = await this.#db.query(statement, values, signal);
     return rows.map((row) => {
-      const key = String(row['key']);
+      const key = decodeKey(String(row['key']));
       return { key, entry: this.#entry(row, namespace, key) };
     });
   }
@@ -186,21 +185,4 @@ export class PostgresKeyValueStore implements KeyValueStore {
     const version = toNumber(row['version']);
     return row['expires_at'] === null ? { value, version } : { value, version, expiresAt: toNumber(row['expires_at']) };
   }
-}
-
-/**
- * The least string above every string that starts with `prefix`, in code point order: the prefix with
- * its last code point incremented (dropping trailing U+10FFFF), skipping the surrogate range; undefined
- * when there is none (the prefix is all U+10FFFF).
- */
-function prefixUpperBound(prefix: string): string | undefined {
-  const points = Array.from(prefix, (char) => char.codePointAt(0) ?? 0);
-  while (points.length > 0) {
-    const last = points.pop() ?? 0;
-    if (last < 0x10ffff) {
-      points.push(last + 1 === 0xd800 ? 0xe000 : last + 1);
-      return String.fromCodePoint(...points);
-    }
-  }
-  return undefined;
 }

@@ -3,6 +3,7 @@ import type { InboxEntry, InboxMessage, InboxStore } from '../stores/inbox-store
 import { toJsonText } from '../internal/json-text.js';
 import { throwIfAborted } from '../internal/signal.js';
 import { checkLimit } from '../internal/store-checks.js';
+import { decodeKey, encodeKey } from '../internal/key-codec.js';
 import { LuaScript } from './lua-script.js';
 import { RedisKeyspace, type RedisStoreOptions } from './options.js';
 
@@ -10,6 +11,8 @@ import { RedisKeyspace, type RedisStoreOptions } from './options.js';
 //   KEYS[1] stream   entry id "<seq>-0", fields id, receivedAt, headers (JSON), body
 //   KEYS[2] hash     message id -> seq, the dedup index
 //   KEYS[3] counter  the last seq handed out; never deleted, so seqs are never reused after pruning
+// Inbox names, message ids and bodies are written through encodeKey: ioredis sends strings as UTF-8, which
+// would turn a lone surrogate into U+FFFD (merging two ids, changing a body).
 
 // ARGV: message id, receivedAt, headers JSON, body. Replies {1, seq} when stored, {0, seq} for a redelivery.
 const appendScript = new LuaScript(`
@@ -78,10 +81,10 @@ export class RedisInboxStore implements InboxStore {
     throwIfAborted(signal);
     const headers = toJsonText(message.headers, `the headers of message \`${message.id}\` for inbox \`${inbox}\``);
     const reply = (await this.#keys.run(appendScript, this.#inboxKeys(inbox), [
-      message.id,
+      encodeKey(message.id),
       String(message.receivedAt),
       headers,
-      message.body,
+      encodeKey(message.body),
     ])) as readonly number[];
     return { inserted: reply[0] === 1, seq: Number(reply[1]) };
   }
@@ -105,7 +108,7 @@ export class RedisInboxStore implements InboxStore {
   }
 
   #inboxKeys(inbox: string): [stream: string, ids: string, seq: string] {
-    const base = `${this.#keys.prefix}inbox:{${inbox}}`;
+    const base = `${this.#keys.prefix}inbox:{${encodeKey(inbox)}}`;
     return [base, `${base}:ids`, `${base}:seq`];
   }
 
@@ -115,7 +118,7 @@ export class RedisInboxStore implements InboxStore {
     try {
       if (id === undefined || receivedAt === undefined || headersJson === undefined || body === undefined) throw new Error('missing fields');
       const headers = JSON.parse(headersJson) as Record<string, string>;
-      return { id, receivedAt: Number(receivedAt), headers, body, seq };
+      return { id: decodeKey(id), receivedAt: Number(receivedAt), headers, body: decodeKey(body), seq };
     } catch (error) {
       throw new FatalError(
         `Could not read entry \`${streamId}\` of inbox \`${inbox}\`: Redis stream \`${stream}\` holds an entry not in the form syncline ` +

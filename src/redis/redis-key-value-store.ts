@@ -3,6 +3,7 @@ import type { JsonValue } from '../model/json.js';
 import type { KeyValueEntry, KeyValueSetOptions, KeyValueSetResult, KeyValueStore } from '../stores/key-value-store.js';
 import { throwIfAborted } from '../internal/signal.js';
 import { checkLimit, prepareKvSet } from '../internal/store-checks.js';
+import { decodeKey, encodedPrefixRanges, encodeKey, type EncodedKeyRange } from '../internal/key-codec.js';
 import { LuaScript } from './lua-script.js';
 import { RedisKeyspace, type RedisStoreOptions } from './options.js';
 
@@ -11,6 +12,8 @@ import { RedisKeyspace, type RedisStoreOptions } from './options.js';
 //   KEYS[2] zset  every key at score 0, so ZRANGEBYLEX lists them in byte (= code point) order
 //   KEYS[3] zset  keys with a TTL, scored by expiresAt, for sweeping expired entries
 // Expiry is judged by the `now` the caller passes (its injected clock), so Redis's own TTLs are not used.
+// Namespaces and keys are written through encodeKey: ioredis sends strings as UTF-8, which turns a lone
+// surrogate into U+FFFD and would merge two keys; the encoding keeps code point order.
 const entryParser = `
 local function parse(raw)
   local a = string.find(raw, ':', 1, true)
@@ -75,30 +78,32 @@ if live(raw, tonumber(ARGV[2])) then return 1 end
 return 0
 `);
 
-// ARGV: min (lex range spec), prefix, limit ('' for all), now. Replies key, raw, key, raw, … of live entries.
+// ARGV: limit ('' for all), now, then min and max (lex range specs) of each range, ascending and disjoint.
+// Replies key, raw, key, raw, … of live entries.
 const listScript = new LuaScript(`${entryParser}
-local now = tonumber(ARGV[4])
-local limit = tonumber(ARGV[3])
-local max = '+'
-if ARGV[2] ~= '' then max = '[' .. ARGV[2] .. '\\255' end
+local now = tonumber(ARGV[2])
+local limit = tonumber(ARGV[1])
 local out = {}
 local found = 0
-local offset = 0
-while true do
-  local keys = redis.call('ZRANGEBYLEX', KEYS[2], ARGV[1], max, 'LIMIT', offset, 200)
-  if #keys == 0 then return out end
-  local values = redis.call('HMGET', KEYS[1], unpack(keys))
-  for i = 1, #keys do
-    local raw = values[i]
-    if raw and live(raw, now) then
-      out[#out + 1] = keys[i]
-      out[#out + 1] = raw
-      found = found + 1
-      if limit and found >= limit then return out end
+for r = 3, #ARGV - 1, 2 do
+  local offset = 0
+  while true do
+    local keys = redis.call('ZRANGEBYLEX', KEYS[2], ARGV[r], ARGV[r + 1], 'LIMIT', offset, 200)
+    if #keys == 0 then break end
+    local values = redis.call('HMGET', KEYS[1], unpack(keys))
+    for i = 1, #keys do
+      local raw = values[i]
+      if raw and live(raw, now) then
+        out[#out + 1] = keys[i]
+        out[#out + 1] = raw
+        found = found + 1
+        if limit and found >= limit then return out end
+      end
     end
+    offset = offset + #keys
   end
-  offset = offset + #keys
 end
+return out
 `);
 
 /**
@@ -130,7 +135,7 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   async get(namespace: string, key: string, signal?: AbortSignal): Promise<KeyValueEntry | undefined> {
     throwIfAborted(signal);
-    const raw = await this.#keys.run(getScript, [this.#namespaceKeys(namespace)[0]], [key]);
+    const raw = await this.#keys.run(getScript, [this.#namespaceKeys(namespace)[0]], [encodeKey(key)]);
     if (typeof raw !== 'string') return undefined;
     const entry = this.#parse(namespace, key, raw);
     return entry.expiresAt !== undefined && this.#keys.clock.now() >= entry.expiresAt ? undefined : entry;
@@ -146,7 +151,7 @@ export class RedisKeyValueStore implements KeyValueStore {
     const { ttlMs, json } = prepareKvSet(namespace, key, value, options, signal);
     const now = this.#keys.clock.now();
     const reply = (await this.#keys.run(setScript, this.#namespaceKeys(namespace), [
-      key,
+      encodeKey(key),
       String(now),
       options.ifVersion === undefined ? '' : String(options.ifVersion),
       ttlMs === undefined ? '' : String(now + ttlMs),
@@ -158,7 +163,7 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   async delete(namespace: string, key: string, signal?: AbortSignal): Promise<boolean> {
     throwIfAborted(signal);
-    const reply = await this.#keys.run(deleteScript, this.#namespaceKeys(namespace), [key, String(this.#keys.clock.now())]);
+    const reply = await this.#keys.run(deleteScript, this.#namespaceKeys(namespace), [encodeKey(key), String(this.#keys.clock.now())]);
     return reply === 1;
   }
 
@@ -171,26 +176,25 @@ export class RedisKeyValueStore implements KeyValueStore {
     const limit = options.limit === undefined ? undefined : checkLimit(options.limit, 'kv.list');
     if (limit === 0) return [];
     const { prefix = '', after } = options;
-    // Lex ranges compare bytes; UTF-8 byte order is code point order, so Buffer.compare decides which bound is higher.
-    const min =
-      after !== undefined && Buffer.compare(Buffer.from(after), Buffer.from(prefix)) >= 0 ? `(${after}` : prefix === '' ? '-' : `[${prefix}`;
+    const ranges: readonly EncodedKeyRange[] = prefix === '' ? [{ from: '', to: undefined }] : encodedPrefixRanges(prefix);
+    const bounds = lexBounds(ranges, after === undefined ? undefined : encodeKey(after));
+    if (bounds.length === 0) return [];
     const [data, index] = this.#namespaceKeys(namespace);
     const reply = (await this.#keys.run(listScript, [data, index], [
-      min,
-      prefix,
       limit === undefined ? '' : String(limit),
       String(this.#keys.clock.now()),
+      ...bounds,
     ])) as readonly string[];
     const result: { key: string; entry: KeyValueEntry }[] = [];
     for (let i = 0; i + 1 < reply.length; i += 2) {
-      const key = String(reply[i]);
+      const key = decodeKey(String(reply[i]));
       result.push({ key, entry: this.#parse(namespace, key, String(reply[i + 1])) });
     }
     return result;
   }
 
   #namespaceKeys(namespace: string): [data: string, keys: string, expiry: string] {
-    const base = `${this.#keys.prefix}kv:{${namespace}}`;
+    const base = `${this.#keys.prefix}kv:{${encodeKey(namespace)}}`;
     return [base, `${base}:keys`, `${base}:expiry`];
   }
 
@@ -217,4 +221,20 @@ export class RedisKeyValueStore implements KeyValueStore {
       cause === undefined ? {} : { cause },
     );
   }
+}
+
+/**
+ * The `ZRANGEBYLEX` min and max of each range of encoded keys, starting after `after` (encoded) when it
+ * is given; ranges wholly at or below `after` are left out. Lex ranges compare bytes, and UTF-8 byte
+ * order is code point order, so `Buffer.compare` decides which bound is higher.
+ */
+function lexBounds(ranges: readonly EncodedKeyRange[], after: string | undefined): string[] {
+  const bytes = (s: string): Buffer => Buffer.from(s, 'utf8');
+  const bounds: string[] = [];
+  for (const { from, to } of ranges) {
+    if (after !== undefined && to !== undefined && Buffer.compare(bytes(after), bytes(to)) >= 0) continue;
+    const min = after !== undefined && Buffer.compare(bytes(after), bytes(from)) >= 0 ? `(${after}` : from === '' ? '-' : `[${from}`;
+    bounds.push(min, to === undefined ? '+' : `(${to}`);
+  }
+  return bounds;
 }

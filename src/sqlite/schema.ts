@@ -4,7 +4,9 @@
  * application when syncline shares its database). Never edit a released migration: append one.
  *
  * Times are `REAL` so any JS number (fractional clocks and TTLs included) round-trips exactly; JSON
- * is kept as the text `JSON.stringify` made, which escapes NUL, so it survives any SQLite tool.
+ * is kept as the text `JSON.stringify` made, which escapes NUL, so it survives any SQLite tool. Keys,
+ * ids, namespaces and inbox bodies are kept escaped by `encodeKey` where they hold NUL or a lone
+ * surrogate (SQLite would store U+FFFD for it); ordinary ones as they are.
  *
  * @internal
  */

@@ -2,6 +2,7 @@ import type { AuditEvent, AuditQuery, AuditStore } from '../stores/audit-store.j
 import { toJsonText } from '../internal/json-text.js';
 import { throwIfAborted } from '../internal/signal.js';
 import { checkLimit } from '../internal/store-checks.js';
+import { encodeKey } from '../internal/key-codec.js';
 import type { SqliteConnection } from './connection.js';
 import type { SqliteValue } from './sqlite-database.js';
 
@@ -11,19 +12,22 @@ const DELETE_CHUNK = 'DELETE FROM syncline_audit WHERE seq IN (SELECT seq FROM s
 /** Rows deleted per transaction by `deleteOlderThan`, so a large purge never blocks the event loop for long. */
 const DELETE_CHUNK_ROWS = 5_000;
 
-/** The filters of a query, in the order their SQL conditions are written. */
+/** The filters of a query, in the order their SQL conditions are written; `true` marks the string identities kept encoded. */
 const FILTERS = [
-  ['pipelineId', 'pipeline_id = ?'],
-  ['key', 'key = ?'],
-  ['runId', 'run_id = ?'],
-  ['type', 'type = ?'],
-  ['since', 'at >= ?'],
-  ['until', 'at < ?'],
-] as const satisfies readonly (readonly [keyof AuditQuery, string])[];
+  ['pipelineId', 'pipeline_id = ?', true],
+  ['key', 'key = ?', true],
+  ['runId', 'run_id = ?', true],
+  ['type', 'type = ?', false],
+  ['since', 'at >= ?', false],
+  ['until', 'at < ?', false],
+] as const satisfies readonly (readonly [keyof AuditQuery, string, boolean])[];
 
 /**
  * The {@link AuditStore} of `sqliteStores()`: events in the `syncline_audit` table, each as JSON text
  * beside the columns queries filter on.
+ *
+ * Pipeline ids, run ids and keys are kept in their columns escaped (NUL and lone surrogates, which
+ * SQLite would store as U+FFFD and so merge two keys), so every query matches exactly the strings written.
  *
  * A `write` of many events is one transaction with one prepared insert (a few µs per event). Indexes
  * serve the common lookups: `(pipeline_id, key)` for "what happened to order 1042?", `run_id` for a
@@ -59,7 +63,15 @@ export class SqliteAuditStore implements AuditStore {
       json: toJsonText(event, `the \`${event.type}\` audit event of pipeline \`${event.pipelineId}\``),
     }));
     this.#db.write({ operation: 'audit.write', pipelineId: events[0]?.pipelineId }, () => {
-      for (const { event, json } of rows) this.#db.run(INSERT, event.at, event.pipelineId, event.runId, event.type, event.key ?? null, json);
+      for (const { event, json } of rows) this.#db.run(
+          INSERT,
+          event.at,
+          encodeKey(event.pipelineId),
+          encodeKey(event.runId),
+          event.type,
+          event.key === undefined ? null : encodeKey(event.key),
+          json,
+        );
     });
   }
 
@@ -68,11 +80,11 @@ export class SqliteAuditStore implements AuditStore {
     const limit = checkLimit(query.limit ?? 1000, 'audit.query');
     const conditions: string[] = [];
     const parameters: SqliteValue[] = [];
-    for (const [field, condition] of FILTERS) {
+    for (const [field, condition, encoded] of FILTERS) {
       const value = query[field];
       if (value === undefined) continue;
       conditions.push(condition);
-      parameters.push(value);
+      parameters.push(encoded && typeof value === 'string' ? encodeKey(value) : value);
     }
     // One statement per combination of filters (at most 64), prepared once each.
     const sql = `SELECT seq, event FROM syncline_audit${conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : ''} ORDER BY seq LIMIT ?`;

@@ -3,6 +3,7 @@ import type { DeadLetter, DeadLetterListOptions, DeadLetterStore } from '../stor
 import { toJsonText } from '../internal/json-text.js';
 import { throwIfAborted } from '../internal/signal.js';
 import { checkLimit } from '../internal/store-checks.js';
+import { decodeKey, encodeKey } from '../internal/key-codec.js';
 import type { OperationContext, SqliteConnection } from './connection.js';
 import type { SqliteValue } from './sqlite-database.js';
 
@@ -21,7 +22,8 @@ const COUNT = 'SELECT count(*) AS n FROM syncline_dead_letters WHERE pipeline_id
  * JSON text, in the order of their first `put`.
  *
  * A `put` of many entries is one transaction: all are stored, durably when it resolves, or none.
- * Listing by `key` uses an index on `(pipeline_id, key)`.
+ * Listing by `key` uses an index on `(pipeline_id, key)`. Pipeline ids, ids and keys are kept in their
+ * columns escaped (NUL and lone surrogates, which SQLite would store as U+FFFD), so lookups match exactly.
  *
  * Build it with {@link sqliteStores}; it shares the bundle's connection.
  *
@@ -51,7 +53,7 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
       json: toJsonText(entry, `dead letter \`${entry.id}\` of pipeline \`${entry.pipelineId}\``),
     }));
     this.#db.write({ operation: 'deadLetters.put', pipelineId: entries[0]?.pipelineId }, () => {
-      for (const { entry, json } of rows) this.#db.run(UPSERT, entry.pipelineId, entry.id, entry.key, entry.createdAt, json);
+      for (const { entry, json } of rows) this.#db.run(UPSERT, encodeKey(entry.pipelineId), encodeKey(entry.id), encodeKey(entry.key), entry.createdAt, json);
     });
   }
 
@@ -59,7 +61,7 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
     throwIfAborted(signal);
     const context = { operation: 'deadLetters.get', pipelineId };
     return this.#db.use(context, () => {
-      const row = this.#db.get(SELECT_ONE, pipelineId, id);
+      const row = this.#db.get(SELECT_ONE, encodeKey(pipelineId), encodeKey(id));
       return row && this.#entry(row, id, context);
     });
   }
@@ -69,10 +71,11 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
     const limit = checkLimit(options.limit ?? 100, 'deadLetters.list');
     const { after, key } = options;
     const context = { operation: 'deadLetters.list', pipelineId };
+    const pipeline = encodeKey(pipelineId);
     return this.#db.use(context, () => {
       let afterSeq: SqliteValue = 0;
       if (after !== undefined) {
-        const found = this.#db.get(SELECT_SEQ, pipelineId, after);
+        const found = this.#db.get(SELECT_SEQ, pipeline, encodeKey(after));
         if (!found) {
           throw new NotFoundError(
             `Dead letter \`${after}\` of pipeline \`${pipelineId}\`, given as \`after\` to \`deadLetters.list\`,`,
@@ -81,8 +84,8 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
         }
         afterSeq = found['seq'] ?? 0;
       }
-      const rows = key === undefined ? this.#db.all(LIST, pipelineId, afterSeq, limit) : this.#db.all(LIST_BY_KEY, pipelineId, key, afterSeq, limit);
-      return rows.map((row) => this.#entry(row, String(row['id']), context));
+      const rows = key === undefined ? this.#db.all(LIST, pipeline, afterSeq, limit) : this.#db.all(LIST_BY_KEY, pipeline, encodeKey(key), afterSeq, limit);
+      return rows.map((row) => this.#entry(row, decodeKey(String(row['id'])), context));
     });
   }
 
@@ -91,14 +94,15 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
     if (ids.length === 0) return 0;
     return this.#db.write({ operation: 'deadLetters.delete', pipelineId }, () => {
       let deleted = 0;
-      for (const id of ids) deleted += this.#db.run(DELETE_ONE, pipelineId, id);
+      const pipeline = encodeKey(pipelineId);
+      for (const id of ids) deleted += this.#db.run(DELETE_ONE, pipeline, encodeKey(id));
       return deleted;
     });
   }
 
   async count(pipelineId: string, signal?: AbortSignal): Promise<number> {
     throwIfAborted(signal);
-    return this.#db.use({ operation: 'deadLetters.count', pipelineId }, () => Number(this.#db.get(COUNT, pipelineId)?.['n'] ?? 0));
+    return this.#db.use({ operation: 'deadLetters.count', pipelineId }, () => Number(this.#db.get(COUNT, encodeKey(pipelineId))?.['n'] ?? 0));
   }
 
   #entry(row: Record<string, SqliteValue>, id: string, context: OperationContext): DeadLetter {

@@ -2,6 +2,7 @@ import type { InboxEntry, InboxMessage, InboxStore } from '../stores/inbox-store
 import { toJsonText } from '../internal/json-text.js';
 import { throwIfAborted } from '../internal/signal.js';
 import { checkLimit } from '../internal/store-checks.js';
+import { decodeKey, encodeKey } from '../internal/key-codec.js';
 import type { SqliteConnection } from './connection.js';
 
 const SELECT_SEQ = 'SELECT seq FROM syncline_inbox WHERE inbox = ? AND id = ?';
@@ -11,7 +12,8 @@ const PRUNE = 'DELETE FROM syncline_inbox WHERE inbox = ? AND seq <= ? AND recei
 
 /**
  * The {@link InboxStore} of `sqliteStores()`: messages in the `syncline_inbox` table, bodies kept as
- * received.
+ * received. Inbox names, message ids and bodies are stored escaped where they hold NUL or a lone
+ * surrogate (which SQLite would store as U+FFFD), so they read back exactly.
  *
  * `append` is one `BEGIN IMMEDIATE` transaction (look up the id, insert), durable when it resolves, so
  * a webhook can be answered 2xx afterwards. Sequence numbers come from one counter shared by every
@@ -41,10 +43,13 @@ export class SqliteInboxStore implements InboxStore {
   async append(inbox: string, message: InboxMessage, signal?: AbortSignal): Promise<{ inserted: boolean; seq: number }> {
     throwIfAborted(signal);
     const headers = toJsonText(message.headers, `the headers of inbox message \`${message.id}\``);
+    const name = encodeKey(inbox);
+    const id = encodeKey(message.id);
+    const body = encodeKey(message.body);
     return this.#db.write({ operation: 'inbox.append' }, () => {
-      const existing = this.#db.get(SELECT_SEQ, inbox, message.id);
+      const existing = this.#db.get(SELECT_SEQ, name, id);
       if (existing) return { inserted: false, seq: Number(existing['seq']) };
-      const seq = this.#db.insert(INSERT, inbox, message.id, message.receivedAt, headers, message.body);
+      const seq = this.#db.insert(INSERT, name, id, message.receivedAt, headers, body);
       return { inserted: true, seq };
     });
   }
@@ -54,13 +59,13 @@ export class SqliteInboxStore implements InboxStore {
     checkLimit(limit, 'inbox.read');
     const context = { operation: 'inbox.read' };
     return this.#db.use(context, () =>
-      this.#db.all(READ, inbox, afterSeq, limit).map((row) => {
-        const id = String(row['id']);
+      this.#db.all(READ, encodeKey(inbox), afterSeq, limit).map((row) => {
+        const id = decodeKey(String(row['id']));
         return {
           id,
           receivedAt: Number(row['received_at']),
           headers: this.#db.json<Record<string, string>>(row['headers'], `the headers of message \`${id}\` of inbox \`${inbox}\``, context),
-          body: String(row['body']),
+          body: decodeKey(String(row['body'])),
           seq: Number(row['seq']),
         };
       }),
@@ -69,6 +74,6 @@ export class SqliteInboxStore implements InboxStore {
 
   async prune(inbox: string, throughSeq: number, receivedBefore: number, signal?: AbortSignal): Promise<number> {
     throwIfAborted(signal);
-    return this.#db.use({ operation: 'inbox.prune' }, () => this.#db.run(PRUNE, inbox, throughSeq, receivedBefore));
+    return this.#db.use({ operation: 'inbox.prune' }, () => this.#db.run(PRUNE, encodeKey(inbox), throughSeq, receivedBefore));
   }
 }

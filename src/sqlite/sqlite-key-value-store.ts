@@ -2,6 +2,7 @@ import type { JsonValue } from '../model/json.js';
 import type { KeyValueEntry, KeyValueSetOptions, KeyValueSetResult, KeyValueStore } from '../stores/key-value-store.js';
 import { throwIfAborted } from '../internal/signal.js';
 import { checkLimit, prepareKvSet } from '../internal/store-checks.js';
+import { decodeKey, encodedPrefixRanges, encodeKey } from '../internal/key-codec.js';
 import type { Clock } from '../time/clock.js';
 import type { OperationContext, SqliteConnection } from './connection.js';
 import type { SqliteValue } from './sqlite-database.js';
@@ -26,7 +27,8 @@ const DELETE_EXPIRED_CHUNK_ROWS = 5_000;
  * `set` is one `BEGIN IMMEDIATE` transaction (read the version, compare, write), so compare-and-set is
  * atomic also across processes sharing the file. Keys are ordered by SQLite's `BINARY` collation,
  * i.e. by UTF-8 bytes, which is Unicode code point order; `prefix` is matched literally with an index
- * range, not with `LIKE`. Expired entries are invisible at once and their rows are replaced by the
+ * range, not with `LIKE`. Namespaces and keys holding NUL or a lone surrogate (which SQLite would store
+ * as U+FFFD, merging two keys) are stored escaped, in an encoding that keeps that order. Expired entries are invisible at once and their rows are replaced by the
  * next `set` or `delete` of the key; {@link SqliteKeyValueStore.deleteExpired} removes the rest.
  *
  * Build it with {@link sqliteStores}; it shares the bundle's connection.
@@ -54,7 +56,7 @@ export class SqliteKeyValueStore implements KeyValueStore {
     throwIfAborted(signal);
     const context = { operation: 'kv.get' };
     return this.#db.use(context, () => {
-      const row = this.#db.get(SELECT_LIVE, namespace, key, this.#clock.now());
+      const row = this.#db.get(SELECT_LIVE, encodeKey(namespace), encodeKey(key), this.#clock.now());
       return row && this.#entry(row, namespace, key, context);
     });
   }
@@ -67,15 +69,17 @@ export class SqliteKeyValueStore implements KeyValueStore {
     signal?: AbortSignal,
   ): Promise<KeyValueSetResult> {
     const { ttlMs, json } = prepareKvSet(namespace, key, value, options, signal);
+    const storedNamespace = encodeKey(namespace);
+    const storedKey = encodeKey(key);
     return this.#db.write({ operation: 'kv.set' }, () => {
       const now = this.#clock.now();
-      const row = this.#db.get(SELECT_CURRENT, namespace, key);
+      const row = this.#db.get(SELECT_CURRENT, storedNamespace, storedKey);
       const expiresAt = row?.['expires_at'];
       const live = row !== undefined && (typeof expiresAt !== 'number' || now < expiresAt);
       const current = live ? Number(row['version']) : 0;
       if (options.ifVersion !== undefined && options.ifVersion !== current) return { ok: false, version: current };
       const version = current + 1;
-      this.#db.run(UPSERT, namespace, key, json, version, ttlMs === undefined ? null : now + ttlMs);
+      this.#db.run(UPSERT, storedNamespace, storedKey, json, version, ttlMs === undefined ? null : now + ttlMs);
       return { ok: true, version };
     });
   }
@@ -84,7 +88,7 @@ export class SqliteKeyValueStore implements KeyValueStore {
     throwIfAborted(signal);
     return this.#db.use({ operation: 'kv.delete' }, () => {
       const now = this.#clock.now();
-      const row = this.#db.get(DELETE_RETURNING, namespace, key);
+      const row = this.#db.get(DELETE_RETURNING, encodeKey(namespace), encodeKey(key));
       if (!row) return false;
       const expiresAt = row['expires_at'];
       return typeof expiresAt !== 'number' || now < expiresAt;
@@ -100,25 +104,26 @@ export class SqliteKeyValueStore implements KeyValueStore {
     const limit = options.limit === undefined ? -1 : checkLimit(options.limit, 'kv.list');
     const { prefix = '', after } = options;
     const conditions = ['namespace = ?', '(expires_at IS NULL OR expires_at > ?)'];
-    const parameters: SqliteValue[] = [namespace, this.#clock.now()];
+    const parameters: SqliteValue[] = [encodeKey(namespace), this.#clock.now()];
     if (prefix !== '') {
-      conditions.push('key >= ?');
-      parameters.push(prefix);
-      const upper = prefixUpperBound(prefix);
-      if (upper !== undefined) {
-        conditions.push('key < ?');
-        parameters.push(upper);
-      }
+      // Usually one range; two for a prefix ending in a high surrogate (see encodedPrefixRanges).
+      const ranges = encodedPrefixRanges(prefix).map(({ from, to }) => {
+        parameters.push(from);
+        if (to === undefined) return 'key >= ?';
+        parameters.push(to);
+        return '(key >= ? AND key < ?)';
+      });
+      conditions.push(ranges.length === 1 ? (ranges[0] ?? '') : `(${ranges.join(' OR ')})`);
     }
     if (after !== undefined) {
       conditions.push('key > ?');
-      parameters.push(after);
+      parameters.push(encodeKey(after));
     }
     const sql = `SELECT key, value, version, expires_at FROM syncline_kv WHERE ${conditions.join(' AND ')} ORDER BY key LIMIT ?`;
     const context = { operation: 'kv.list' };
     return this.#db.use(context, () =>
       this.#db.all(sql, ...parameters, limit).map((row) => {
-        const key = String(row['key']);
+        const key = decodeKey(String(row['key']));
         return { key, entry: this.#entry(row, namespace, key, context) };
       }),
     );
@@ -155,21 +160,4 @@ export class SqliteKeyValueStore implements KeyValueStore {
     const expiresAt = row['expires_at'];
     return typeof expiresAt === 'number' ? { value, version, expiresAt } : { value, version };
   }
-}
-
-/**
- * The least string above every string that starts with `prefix`, in code point order: the prefix
- * with its last code point incremented (dropping trailing U+10FFFF). `undefined` when there is none.
- */
-function prefixUpperBound(prefix: string): string | undefined {
-  const codePoints = Array.from(prefix, (char) => char.codePointAt(0) ?? 0);
-  while (codePoints.length > 0) {
-    const last = codePoints.pop() ?? 0;
-    if (last < 0x10ffff) {
-      // UTF-8 has no surrogates: the code point after U+D7FF is U+E000.
-      codePoints.push(last === 0xd7ff ? 0xe000 : last + 1);
-      return String.fromCodePoint(...codePoints);
-    }
-  }
-  return undefined;
 }

@@ -5,6 +5,7 @@ import { fromJsonText } from '../../internal/json-text.js';
 import { resolveClock, type MemoryStoreOptions } from './options.js';
 import { throwIfAborted } from '../../internal/signal.js';
 import { checkLimit, prepareKvSet } from '../../internal/store-checks.js';
+import { compareKeys } from '../../internal/key-codec.js';
 
 interface Row {
   readonly json: string;
@@ -18,7 +19,8 @@ interface Row {
  *
  * An entry set with `ttlMs` is gone from `expiresAt` on (judged by the clock): every method treats it
  * as absent, so its next `set` starts again at version 1. `list` orders keys by Unicode code point,
- * as SQLite and PostgreSQL (`COLLATE "C"`) do, and returns every match unless given a `limit`.
+ * as SQLite, PostgreSQL (`COLLATE "C"`) and Redis do (a lone surrogate counts as its own code point,
+ * U+D800–U+DFFF), and returns every match unless given a `limit`.
  *
  * @example
  * ```ts
@@ -80,10 +82,10 @@ export class MemoryKeyValueStore implements KeyValueStore {
     const keys: string[] = [];
     for (const key of [...(this.#namespaces.get(namespace)?.keys() ?? [])]) {
       if (!key.startsWith(prefix)) continue;
-      if (after !== undefined && compareCodePoints(key, after) <= 0) continue;
+      if (after !== undefined && compareKeys(key, after) <= 0) continue;
       if (this.#live(namespace, key, now)) keys.push(key);
     }
-    keys.sort(compareCodePoints);
+    keys.sort(compareKeys);
     const result: { key: string; entry: KeyValueEntry }[] = [];
     for (const key of keys) {
       if (result.length >= limit) break;
@@ -113,22 +115,4 @@ export class MemoryKeyValueStore implements KeyValueStore {
 function toEntry(row: Row): KeyValueEntry {
   const value = fromJsonText<JsonValue>(row.json);
   return row.expiresAt === undefined ? { value, version: row.version } : { value, version: row.version, expiresAt: row.expiresAt };
-}
-
-/**
- * Orders strings by Unicode code point. Plain `<` compares UTF-16 code units, which puts characters
- * above U+FFFF before U+E000–U+FFFF; durable stores compare UTF-8 bytes, i.e. code points.
- */
-function compareCodePoints(a: string, b: string): number {
-  const length = Math.min(a.length, b.length);
-  for (let i = 0; i < length; i++) {
-    const ca = a.charCodeAt(i);
-    const cb = b.charCodeAt(i);
-    if (ca === cb) continue;
-    const surrogateA = ca >= 0xd800 && ca <= 0xdfff;
-    const surrogateB = cb >= 0xd800 && cb <= 0xdfff;
-    if (surrogateA === surrogateB) return ca - cb;
-    return surrogateA ? 1 : -1;
-  }
-  return a.length - b.length;
 }

@@ -1,6 +1,18 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AuditEvent, AuditStore } from '../../stores/audit-store.js';
-import { abortedSignal, conformanceEpoch, trickyJson, uniqueName, useSubject, type ConformanceFactory } from './harness.js';
+import {
+  abortedSignal,
+  conformanceEpoch,
+  hostileJson,
+  hostileString,
+  propertyRuns,
+  surrogateTwins,
+  trickyJson,
+  uniqueName,
+  useSubject,
+  type ConformanceFactory,
+} from './harness.js';
 
 /** An event with every optional field filled, so a store that drops one is caught. */
 function fullEvent(pipelineId: string, overrides: Partial<AuditEvent> = {}): AuditEvent {
@@ -29,7 +41,8 @@ function event(pipelineId: string, at: number, overrides: Partial<AuditEvent> = 
 
 /**
  * The conformance suite of {@link AuditStore}: append-only writes, exact JSON round-trips, every query
- * filter alone and combined, `limit` and its default, order, retention and aborted calls. Call it from
+ * filter alone and combined, arbitrary strings as ids and keys (NUL and lone surrogates included:
+ * properties checked with fast-check), `limit` and its default, order, retention and aborted calls. Call it from
  * a vitest test file; it registers `describe`/`it` blocks, so it runs only inside vitest.
  *
  * The retention test deletes every event older than 2001-01-01T00:00:01Z in the store: run the
@@ -128,6 +141,35 @@ export function describeAuditStore(name: string, factory: ConformanceFactory<Aud
       expect(await store.query({ key, runId: run, type: 'retried' })).toEqual([e1]);
       expect(await store.query({ pipelineId: p2, runId: run })).toEqual([]);
       expect(await store.query({ pipelineId: p1, type: 'skipped' })).toEqual([]);
+    });
+
+    it('keeps the events of keys differing only in a lone surrogate apart', async () => {
+      const { store } = subject();
+      const pipelineId = uniqueName('pipeline');
+      const events = surrogateTwins.map((key, i) => event(pipelineId, conformanceEpoch + i, { key }));
+      await store.write(events);
+      for (const [i, key] of surrogateTwins.entries()) expect(await store.query({ pipelineId, key })).toEqual([events[i]]);
+    });
+
+    it('finds by any pipeline id, run id and key exactly the events written with them, never another\'s', async () => {
+      const { store } = subject();
+      const eventOf = fc.record({ key: hostileString(), childKey: hostileString(), reason: hostileString(), payload: hostileJson });
+      await fc.assert(
+        fc.asyncProperty(
+          hostileString(),
+          hostileString(),
+          fc.uniqueArray(eventOf, { minLength: 1, maxLength: 6, selector: (e) => e.key }),
+          async (suffix, runId, fields) => {
+            const pipelineId = uniqueName('pipeline') + suffix;
+            const events = fields.map((f, i) => event(pipelineId, conformanceEpoch + i, { runId, ...f }));
+            await store.write(events);
+            expect(await store.query({ pipelineId })).toEqual(events);
+            expect(await store.query({ pipelineId, runId })).toEqual(events);
+            for (const e of events) expect(await store.query({ pipelineId, key: e.key ?? '' })).toEqual([e]);
+          },
+        ),
+        { numRuns: propertyRuns },
+      );
     });
 
     it('filters by time: since is inclusive, until exclusive', async () => {

@@ -1,6 +1,19 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DeadLetter, DeadLetterStore } from '../../stores/dead-letter-store.js';
-import { abortedSignal, conformanceEpoch, rejectionOf, trickyJson, uniqueName, useSubject, type ConformanceFactory } from './harness.js';
+import {
+  abortedSignal,
+  conformanceEpoch,
+  hostileJson,
+  hostileString,
+  propertyRuns,
+  rejectionOf,
+  surrogateTwins,
+  trickyJson,
+  uniqueName,
+  useSubject,
+  type ConformanceFactory,
+} from './harness.js';
 
 /** A dead letter with every optional field filled, so a store that drops one is caught. */
 function fullEntry(pipelineId: string, id: string, overrides: Partial<DeadLetter> = {}): DeadLetter {
@@ -53,7 +66,9 @@ function ids(entries: readonly DeadLetter[]): string[] {
 
 /**
  * The conformance suite of {@link DeadLetterStore}: upsert by `(pipelineId, id)` keeping the listing
- * position, exact JSON round-trips, paging with `after`/`limit`/`key`, delete counts and aborted calls.
+ * position, exact JSON round-trips, paging with `after`/`limit`/`key`, arbitrary strings as ids and
+ * keys (NUL and lone surrogates included: properties checked with fast-check), delete counts and
+ * aborted calls.
  * Call it from a vitest test file; it registers `describe`/`it` blocks, so it runs only inside vitest.
  *
  * @example
@@ -201,6 +216,53 @@ export function describeDeadLetterStore(name: string, factory: ConformanceFactor
       // `after` is a position in the full listing, so it may name an entry of another key.
       expect(ids(await store.list(pipelineId, { key: 'order-1042', after: 'dl-4' }))).toEqual(['dl-6']);
       expect(await store.list(pipelineId, { key: 'order-unknown' })).toEqual([]);
+    });
+
+    it('keeps ids and keys differing only in a lone surrogate apart', async () => {
+      const { store } = subject();
+      const pipelineId = uniqueName('pipeline');
+      const entries = surrogateTwins.map((id) => minimalEntry(pipelineId, id, id));
+      await store.put(entries);
+      expect(await store.count(pipelineId)).toBe(surrogateTwins.length);
+      for (const [i, id] of surrogateTwins.entries()) {
+        expect(await store.get(pipelineId, id)).toEqual(entries[i]);
+        expect(await store.list(pipelineId, { key: id })).toEqual([entries[i]]);
+      }
+    });
+
+    it('finds by any pipeline id, id and key exactly the entries put with them, data kept exactly', async () => {
+      const { store } = subject();
+      const entryOf = fc.record({ id: hostileString(), key: fc.oneof(hostileString(), fc.constant('shared')), data: hostileJson, message: hostileString() });
+      await fc.assert(
+        fc.asyncProperty(
+          hostileString(),
+          hostileString(),
+          fc.uniqueArray(entryOf, { minLength: 1, maxLength: 6, selector: (e) => e.id }),
+          async (suffix, runId, fields) => {
+            const pipelineId = uniqueName('pipeline') + suffix;
+            const entries = fields.map(({ id, key, data, message }) => ({
+              ...minimalEntry(pipelineId, id, key),
+              runId,
+              childKey: key + message,
+              data,
+              error: { name: 'PermanentError', message, errorClass: 'permanent' as const },
+            }));
+            await store.put(entries);
+            expect(await store.list(pipelineId)).toEqual(entries);
+            for (const entry of entries) expect(await store.get(pipelineId, entry.id)).toEqual(entry);
+            for (const key of new Set(entries.map((e) => e.key))) {
+              expect(await store.list(pipelineId, { key })).toEqual(entries.filter((e) => e.key === key));
+            }
+            const [first, ...rest] = entries;
+            if (first === undefined) return;
+            expect(await store.list(pipelineId, { after: first.id })).toEqual(rest);
+            expect(await store.delete(pipelineId, [first.id])).toBe(1);
+            expect(await store.count(pipelineId)).toBe(rest.length);
+            expect(await store.list(pipelineId)).toEqual(rest);
+          },
+        ),
+        { numRuns: propertyRuns },
+      );
     });
 
     it('rejects paging after an id that is not stored with NotFoundError, instead of skipping silently', async () => {

@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { InboxMessage, InboxStore } from '../../stores/inbox-store.js';
-import { abortedSignal, conformanceEpoch, uniqueName, useSubject, type ConformanceFactory } from './harness.js';
+import { abortedSignal, conformanceEpoch, hostileString, propertyRuns, surrogateTwins, uniqueName, useSubject, type ConformanceFactory } from './harness.js';
 
 function message(id: string, overrides: Partial<InboxMessage> = {}): InboxMessage {
   return {
@@ -15,7 +16,8 @@ function message(id: string, overrides: Partial<InboxMessage> = {}): InboxMessag
 /**
  * The conformance suite of {@link InboxStore}: dedup by id, strictly increasing sequence numbers (also
  * under concurrent appends and after pruning), reading in order with `afterSeq`/`limit`, bodies kept
- * byte for byte, retention and aborted calls. Call it from a vitest test file; it registers
+ * byte for byte, arbitrary strings as inbox names, ids, headers and bodies (NUL and lone surrogates
+ * included: properties checked with fast-check), retention and aborted calls. Call it from a vitest test file; it registers
  * `describe`/`it` blocks, so it runs only inside vitest.
  *
  * @example
@@ -49,6 +51,38 @@ export function describeInboxStore(name: string, factory: ConformanceFactory<Inb
       expect(seqs[0]).toBeGreaterThanOrEqual(1);
       for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1] ?? Number.POSITIVE_INFINITY);
       expect(await store.read(inbox, 0, 100)).toEqual(messages.map((m, i) => ({ ...m, seq: seqs[i] })));
+    });
+
+    it('keeps ids differing only in a lone surrogate apart', async () => {
+      const { store } = subject();
+      const inbox = uniqueName('inbox');
+      for (const id of surrogateTwins) expect((await store.append(inbox, message(id))).inserted).toBe(true);
+      expect((await store.read(inbox, 0, 100)).map((e) => e.id)).toEqual([...surrogateTwins]);
+    });
+
+    it('gives back exactly the messages appended under any inbox name, ids, headers and bodies included', async () => {
+      const { store } = subject();
+      const messageOf = fc.record({
+        id: hostileString(),
+        body: hostileString(40),
+        headers: fc.dictionary(hostileString(4), hostileString(), { maxKeys: 3 }),
+      });
+      await fc.assert(
+        fc.asyncProperty(hostileString(), fc.uniqueArray(messageOf, { minLength: 1, maxLength: 5, selector: (m) => m.id }), async (suffix, fields) => {
+          const inbox = uniqueName('inbox') + suffix;
+          const messages = fields.map((m, i) => ({ ...m, receivedAt: conformanceEpoch + i }));
+          const seqs: number[] = [];
+          for (const m of messages) {
+            const result = await store.append(inbox, m);
+            expect(result.inserted).toBe(true);
+            seqs.push(result.seq);
+          }
+          const [first] = messages;
+          if (first !== undefined) expect(await store.append(inbox, { ...first, body: 'again' })).toEqual({ inserted: false, seq: seqs[0] });
+          expect(await store.read(inbox, 0, 100)).toEqual(messages.map((m, i) => ({ ...m, seq: seqs[i] })));
+        }),
+        { numRuns: propertyRuns },
+      );
     });
 
     it('stores a redelivered id once: the first message stays and its seq is returned', async () => {

@@ -1,12 +1,25 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { compareKeys } from '../../internal/key-codec.js';
 import type { JsonValue } from '../../model/json.js';
 import type { KeyValueStore } from '../../stores/key-value-store.js';
-import { abortedSignal, trickyJson, uniqueName, useSubject, type ConformanceFactory } from './harness.js';
+import {
+  abortedSignal,
+  hostileJson,
+  hostileString,
+  propertyRuns,
+  surrogateTwins,
+  trickyJson,
+  uniqueName,
+  useSubject,
+  type ConformanceFactory,
+} from './harness.js';
 
 /**
  * The conformance suite of {@link KeyValueStore}: versions, compare-and-set (also under concurrent
  * writers), TTL expiry by the clock, namespaces, exact JSON round-trips, ordered listing with
- * `prefix`/`after`/`limit`, and aborted calls. Call it from a vitest test file; it registers
+ * `prefix`/`after`/`limit`, arbitrary strings as namespaces and keys (NUL and lone surrogates included:
+ * properties checked with fast-check), and aborted calls. Call it from a vitest test file; it registers
  * `describe`/`it` blocks, so it runs only inside vitest.
  *
  * @example
@@ -239,6 +252,67 @@ export function describeKeyValueStore(name: string, factory: ConformanceFactory<
         expect(seen).toEqual(keys);
         // `after` need not be a stored key.
         expect((await store.list(ns, { after: 'key-20x' })).map((e) => e.key)).toEqual(['key-21', 'key-22', 'other']);
+      });
+    });
+
+    describe('arbitrary strings', () => {
+      it('keeps keys differing only in a lone surrogate apart', async () => {
+        const { store } = subject();
+        const ns = uniqueName('ns');
+        for (const [i, key] of surrogateTwins.entries()) await store.set(ns, key, i);
+        for (const [i, key] of surrogateTwins.entries()) expect(await store.get(ns, key)).toEqual({ value: i, version: 1 });
+        expect((await store.list(ns)).map((e) => e.key)).toEqual([...surrogateTwins].sort(compareKeys));
+        expect(await store.delete(ns, 'order-\uD800')).toBe(true);
+        expect(await store.get(ns, 'order-\uDBFF')).toEqual({ value: 1, version: 1 });
+        expect(await store.get(ns, 'order-\uFFFD')).toEqual({ value: 4, version: 1 });
+      });
+
+      it('gives back exactly the key and value set under any namespace and key, never another one', async () => {
+        const { store } = subject();
+        await fc.assert(
+          fc.asyncProperty(hostileString(), fc.uniqueArray(fc.tuple(hostileString(), hostileJson), { minLength: 1, maxLength: 6, selector: ([k]) => k }), async (suffix, entries) => {
+            const ns = uniqueName('ns') + suffix;
+            for (const [key, value] of entries) expect(await store.set(ns, key, value)).toEqual({ ok: true, version: 1 });
+            for (const [key, value] of entries) expect(await store.get(ns, key)).toEqual({ value, version: 1 });
+            const sorted = [...entries].sort(([a], [b]) => compareKeys(a, b));
+            expect(await store.list(ns)).toEqual(sorted.map(([key, value]) => ({ key, entry: { value, version: 1 } })));
+            const [first] = entries;
+            if (first === undefined) return;
+            expect(await store.delete(ns, first[0])).toBe(true);
+            for (const [key, value] of entries.slice(1)) expect(await store.get(ns, key)).toEqual({ value, version: 1 });
+          }),
+          { numRuns: propertyRuns },
+        );
+      });
+
+      it('lists by any prefix and after exactly as startsWith and code point order say', async () => {
+        const { store } = subject();
+        // A prefix cut from a key at any UTF-16 index (a pair split in two included), or any string.
+        const keysAndBounds = fc.uniqueArray(hostileString(), { minLength: 1, maxLength: 8 }).chain((keys) =>
+          fc.tuple(
+            fc.constant(keys),
+            fc.oneof(
+              fc.tuple(fc.constantFrom(...keys), fc.nat()).map(([key, cut]) => key.slice(0, cut % (key.length + 1))),
+              hostileString(3),
+            ),
+            fc.option(fc.oneof(fc.constantFrom(...keys), hostileString(4)), { nil: undefined }),
+          ),
+        );
+        await fc.assert(
+          fc.asyncProperty(keysAndBounds, async ([keys, prefix, after]) => {
+            const ns = uniqueName('ns');
+            for (const key of keys) await store.set(ns, key, key);
+            const expected = keys
+              .filter((key) => key.startsWith(prefix) && (after === undefined || compareKeys(key, after) > 0))
+              .sort(compareKeys);
+            const listed = await store.list(ns, after === undefined ? { prefix } : { prefix, after });
+            expect(listed.map((e) => e.key)).toEqual(expected);
+            expect(listed.map((e) => e.entry.value)).toEqual(expected);
+            const limited = await store.list(ns, after === undefined ? { prefix, limit: 2 } : { prefix, after, limit: 2 });
+            expect(limited.map((e) => e.key)).toEqual(expected.slice(0, 2));
+          }),
+          { numRuns: propertyRuns },
+        );
       });
     });
 

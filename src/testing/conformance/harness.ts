@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { afterEach, beforeEach, expect } from 'vitest';
+import type { JsonValue } from '../../model/json.js';
 import { FakeClock } from '../fake-clock.js';
 
 /** What a conformance suite hands its factory before every test. */
@@ -149,3 +151,48 @@ export function watchUnhandledRejections(): { stop(): Promise<unknown[]> } {
     },
   };
 }
+
+/**
+ * UTF-16 units that break naive key storage: NUL, U+0001 and U+D7FF (the escape characters of the SQL
+ * and Redis stores) and their neighbours, lone surrogates of both halves, the halves of 😀 (which pair up
+ * when adjacent), U+FFFD (what drivers put in place of a lone surrogate), the hex digits that follow an
+ * escape, and LIKE wildcards.
+ */
+const hostileUnits = [
+  '\0', '\u0001', '\u0002', '\u0010', '\uD7FE', '\uD7FF', '\uD800', '\uDBFF', '\uDC00', '\uDFFF', '\uD83D', '\uDE00',
+  '\uE000', '\uFFFD', '\u{1F600}', '\u{10FFFF}', '0', '1', 'd', 'f', 'a', '%', '_',
+] as const;
+
+/** One unit of a hostile string: mostly the units above, else any UTF-16 unit (lone surrogates too) or any code point. */
+const hostileUnit: fc.Arbitrary<string> = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...hostileUnits) },
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit)) },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) },
+);
+
+/**
+ * Arbitrary strings for keys, ids and values that a store must keep exactly: any code points
+ * (`unit: 'binary'`, which never yields a lone surrogate), hostile units with lone surrogates, or
+ * graphemes. @internal
+ */
+export function hostileString(maxLength = 8): fc.Arbitrary<string> {
+  return fc.oneof(
+    fc.string({ unit: 'binary', maxLength }),
+    { weight: 2, arbitrary: fc.string({ unit: hostileUnit, maxLength }) },
+    fc.string({ unit: 'grapheme', maxLength }),
+  );
+}
+
+/**
+ * Arbitrary JSON whose strings (object keys too) are made of hostile units: NUL, lone surrogates,
+ * escapes. Normalised through JSON text (`-0` becomes `0`), as every store keeps values. @internal
+ */
+export const hostileJson: fc.Arbitrary<JsonValue> = fc
+  .jsonValue({ maxDepth: 2, stringUnit: hostileUnit })
+  .map((value) => JSON.parse(JSON.stringify(value)) as JsonValue);
+
+/** Runs per property in the conformance suites: each run talks to the store, so a few dozen keep suites fast. @internal */
+export const propertyRuns = 50;
+
+/** Keys differing only in which lone surrogate they hold: one key after a driver's U+FFFD replacement. @internal */
+export const surrogateTwins = ['order-\uD800', 'order-\uDBFF', 'order-\uDC00', 'order-\uDFFF', 'order-\uFFFD', 'order-\u{1F600}', 'order-\uD83D', 'order-\uDE00'] as const;
