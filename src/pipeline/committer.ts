@@ -122,6 +122,8 @@ export class Committer {
       this.#again = true;
       return;
     }
+    // Checked here too: the loop would return before its first await, and so before `#running` is set.
+    if (!this.#mayCommit()) return;
     this.#running = this.#loop();
   }
 

@@ -151,7 +151,10 @@ export class LeaseKeeper {
         return;
       }
       try {
-        this.#lease = await calls.call('checkpoint store', store, 'renewLease', (signal) => store.renewLease(this.#lease, ttlMs, signal), { retry: false });
+        this.#lease = await calls.call('checkpoint store', store, 'renewLease', (signal) => store.renewLease(this.#lease, ttlMs, signal), {
+          retry: false,
+          signal: this.#stop.signal,
+        });
         failures = 0;
         this.#lastError = undefined;
       } catch (error) {

@@ -74,12 +74,15 @@ export class StoreCalls {
     const ms = this.#timeoutMs;
     if (!Number.isFinite(ms)) return fn(outer);
     const controller = new AbortController();
-    const onOuter = (): void => controller.abort(outer!.reason);
-    if (outer) {
-      if (outer.aborted) return Promise.reject(outer.reason);
-      outer.addEventListener('abort', onOuter, { once: true });
-    }
+    if (outer?.aborted) return Promise.reject(outer.reason);
     return new Promise<T>((resolve, reject) => {
+      // Aborted from outside (a hard stop, the end of the run): settle now, whatever the store does.
+      const onOuter = (): void => {
+        controller.abort(outer!.reason);
+        done();
+        reject(outer!.reason);
+      };
+      outer?.addEventListener('abort', onOuter, { once: true });
       const timer = setTimeout(() => {
         const timeout = new StoreTimeoutError(name, operation, ms);
         controller.abort(timeout);
