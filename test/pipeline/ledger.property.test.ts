@@ -43,7 +43,7 @@ describe('outcome ledger (property, against a model)', () => {
         fc.boolean(),
         (plans, outcomeDraw, order, trackOutcomes) => {
           const clock = new FakeClock({ now: 0 });
-          const trail = new AuditTrail({ store: new MemoryAuditStore({ clock }), write: async () => undefined, payload: false, redact: [], pipelineId: 'p', runId: 'r', clock, replay: false });
+          const trail = new AuditTrail({ store: new MemoryAuditStore(), write: async () => undefined, payload: false, redact: [], pipelineId: 'p', runId: 'r', clock, replay: false });
           let done = 0;
           const emitted: string[] = [];
           const ledger = new Ledger(trail, { pageDone: () => done++, deadLettered: (e) => emitted.push(e.key) }, { trackOutcomes });

@@ -116,7 +116,7 @@ describe('a pipeline on SQLite stores', () => {
 
     const newer = await setUp();
     const db = new DatabaseSync(newer);
-    db.exec("UPDATE syncline_meta SET value = '2' WHERE key = 'schema_version'");
+    db.exec("UPDATE syncline_meta SET value = '99' WHERE key = 'schema_version'");
     db.close();
     const onNewer = await runOn(newer);
     expect(onNewer.error).toBeInstanceOf(SqliteSchemaVersionError);
