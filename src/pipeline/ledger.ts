@@ -77,7 +77,6 @@ export class Ledger {
   readonly counts = { read: 0, written: 0, skipped: 0, deadLettered: 0, retries: 0, batches: 0 };
 
   readonly #pages: Page[] = [];
-  #head = 0;
   #seq = 0;
   #lastCursor: unknown;
   /** Records of the pages taken by the commit under way. */
@@ -208,8 +207,7 @@ export class Ledger {
    */
   takeCommittable(): Committable | undefined {
     const pages = this.#pages;
-    const from = this.#head;
-    let i = from;
+    let i = 0;
     let records = 0;
     while (i < pages.length) {
       const page = pages[i]!;
@@ -217,14 +215,10 @@ export class Ledger {
       records += page.records.length;
       i++;
     }
-    if (i === from) return undefined;
-    const taken = pages.slice(from, i);
-    this.#head = i;
-    // Compact now and then rather than shifting per page.
-    if (this.#head > 64 && this.#head * 2 > pages.length) {
-      pages.splice(0, this.#head);
-      this.#head = 0;
-    }
+    if (i === 0) return undefined;
+    // Let go of the pages at once: open pages are few (run-ahead is bounded), and a page kept here for
+    // longer would outlive a few young-generation collections and be promoted, costing a full GC later.
+    const taken = pages.splice(0, i);
     this.#committing += records;
     return { pages: taken, last: taken[taken.length - 1]!, records };
   }
@@ -241,7 +235,7 @@ export class Ledger {
   handledUncommitted(): number {
     let records = this.#committing;
     const pages = this.#pages;
-    for (let i = this.#head; i < pages.length; i++) records += pages[i]!.outputs - pages[i]!.pending;
+    for (let i = 0; i < pages.length; i++) records += pages[i]!.outputs - pages[i]!.pending;
     return records;
   }
 

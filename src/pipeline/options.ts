@@ -216,7 +216,7 @@ export const pipelineOptionsSchema = z.strictObject({
       }),
     ])
     .default({ withinRun: true, afterRuns: 3 }),
-  storeTimeoutMs: z.number().min(1).default(30_000),
+  storeTimeoutMs: z.union([z.number().min(1), z.literal(Number.POSITIVE_INFINITY)]).default(30_000),
   clock: clockSchema.optional(),
 });
 

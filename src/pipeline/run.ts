@@ -96,7 +96,7 @@ class Run {
       { trackOutcomes: replay !== undefined },
     ));
     let takenOverFrom: string | undefined;
-    const lease = await LeaseKeeper.acquire({
+    const acquiring = LeaseKeeper.acquire({
       store: cfg.checkpoints,
       pipelineId: cfg.id,
       ttlMs: cfg.leaseTtlMs,
@@ -112,6 +112,10 @@ class Run {
         trail.note('lease-taken-over', `lease taken over from \`${holder}\`: that process no longer runs on this host`);
       },
     });
+    const lease = await acquiring.catch((error: unknown) => {
+      calls.close();
+      throw error;
+    });
     // The stop listener is attached only once the lease is ours: a run turned away leaves nothing behind.
     const onUserAbort = (): void => this.#stop.drain(signal?.reason, this.#request.drainTimeoutMs ?? 30_000, cfg.clock);
     signal?.addEventListener('abort', onUserAbort, { once: true });
@@ -126,6 +130,7 @@ class Run {
     } catch (error) {
       signal?.removeEventListener('abort', onUserAbort);
       await lease.release();
+      calls.close();
       throw error;
     }
 
@@ -250,6 +255,7 @@ class Run {
       this.#stop.over();
       signal?.removeEventListener('abort', onUserAbort);
       await lease.release();
+      calls.close();
     }
     const summary = this.#summary(ledger, checkpoints?.checkpoint ?? start);
     const fatal = this.#fatal;

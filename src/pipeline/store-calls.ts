@@ -28,6 +28,8 @@ export class StoreCalls {
   readonly #policy: RetryPolicy;
   readonly #timeoutMs: number;
   readonly #onRetry: (info: RetryInfo) => void;
+  readonly #open = new Set<OpenCall>();
+  #sweep: ReturnType<typeof setInterval> | undefined;
 
   constructor(policy: RetryPolicy, timeoutMs: number, onRetry: (info: RetryInfo) => void) {
     this.#policy = policy;
@@ -70,47 +72,64 @@ export class StoreCalls {
     return new StoreUnavailableError(name, operation, attempts, cause);
   }
 
+  /**
+   * Races the call against its deadline. One sweeper interval per run checks the calls in flight (a timer
+   * and an AbortController per call would cost more than a fast store's whole call); a call past its
+   * deadline is rejected with {@link StoreTimeoutError} and left to settle in the background.
+   */
   #withDeadline<T>(name: string, operation: string, fn: (signal: AbortSignal | undefined) => Promise<T>, outer: AbortSignal | undefined): Promise<T> {
     const ms = this.#timeoutMs;
-    if (!Number.isFinite(ms)) return fn(outer);
-    const controller = new AbortController();
     if (outer?.aborted) return Promise.reject(outer.reason);
+    let pending: Promise<T>;
+    try {
+      pending = fn(outer);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!Number.isFinite(ms) && !outer) return pending;
     return new Promise<T>((resolve, reject) => {
-      // Aborted from outside (a hard stop, the end of the run): settle now, whatever the store does.
-      const onOuter = (): void => {
-        controller.abort(outer!.reason);
-        done();
-        reject(outer!.reason);
-      };
-      outer?.addEventListener('abort', onOuter, { once: true });
-      const timer = setTimeout(() => {
-        const timeout = new StoreTimeoutError(name, operation, ms);
-        controller.abort(timeout);
-        reject(timeout);
-      }, ms);
-      const done = (): void => {
-        clearTimeout(timer);
+      const call: OpenCall = { deadline: Date.now() + ms, name, operation, reject, settled: false };
+      const onOuter = (): void => settle(() => reject(outer!.reason));
+      const settle = (then: () => void): void => {
+        if (call.settled) return;
+        call.settled = true;
+        this.#open.delete(call);
         outer?.removeEventListener('abort', onOuter);
+        then();
       };
-      let pending: Promise<T>;
-      try {
-        pending = fn(controller.signal);
-      } catch (error) {
-        done();
-        reject(error);
-        return;
+      call.reject = (error) => settle(() => reject(error));
+      // Aborted from outside (a hard stop, the end of the run): settle now, whatever the store does.
+      outer?.addEventListener('abort', onOuter, { once: true });
+      if (Number.isFinite(ms)) {
+        this.#open.add(call);
+        this.#sweep ??= setInterval(() => this.#expire(), Math.max(5, Math.min(1000, Math.floor(ms / 10))));
+        this.#sweep.unref?.();
       }
       pending.then(
-        (value) => {
-          done();
-          resolve(value);
-        },
-        (error: unknown) => {
-          done();
-          // A store that answers the abort after its deadline: the timeout is the reason.
-          reject(controller.signal.aborted && controller.signal.reason instanceof StoreTimeoutError ? controller.signal.reason : error);
-        },
+        (value) => settle(() => resolve(value)),
+        (error: unknown) => settle(() => reject(error)),
       );
     });
   }
+
+  #expire(): void {
+    const now = Date.now();
+    for (const call of this.#open) {
+      if (call.deadline <= now) call.reject(new StoreTimeoutError(call.name, call.operation, this.#timeoutMs));
+    }
+  }
+
+  /** Stops the deadline sweeper (the end of the run); calls still open keep their own outcome. */
+  close(): void {
+    if (this.#sweep) clearInterval(this.#sweep);
+    this.#sweep = undefined;
+  }
+}
+
+interface OpenCall {
+  readonly deadline: number;
+  readonly name: string;
+  readonly operation: string;
+  reject: (error: Error) => void;
+  settled: boolean;
 }
