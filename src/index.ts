@@ -21,6 +21,7 @@ export type {
   RunOptions,
 } from './pipeline/pipeline.js';
 export type { RunPhase, RunStatus, RunSummary } from './model/run-summary.js';
+export type { PoisonOptions } from './pipeline/poison.js';
 export type {
   BatchEvent,
   CheckpointEvent,
