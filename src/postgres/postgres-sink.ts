@@ -8,7 +8,8 @@ import { throwIfAborted } from '../internal/signal.js';
 import type { PostgresClientOf, PostgresPool, PostgresPoolClient } from './client.js';
 import { Database, type Statement } from './database.js';
 import { poolSchema, resolveSchemaOptions, schemaOptionShape, type PostgresSchemaOptions } from './options.js';
-import { checkInteger, checkText, parseStoredJson, toNumber } from './text.js';
+import { checkInteger, checkText, parseStoredJson, storedKey, toNumber } from './text.js';
+import { encodeKey } from '../internal/key-codec.js';
 
 /** Options of {@link postgresSink}. */
 export interface PostgresSinkOptions<T, P extends PostgresPool = PostgresPool> extends PostgresSchemaOptions {
@@ -185,7 +186,8 @@ export function postgresSink<T, P extends PostgresPool = PostgresPool>(options: 
   /** The transaction's body: check the fence, claim, write the new, record outcomes, answer the old. */
   async function apply(client: PostgresClientOf<P>, records: readonly SinkRecord<T>[], ctx: SinkWriteContext): Promise<SinkResult[]> {
     if (fence) await holdFence(client, ctx);
-    const keys = [...new Set(records.map((r) => checkText(r.idempotencyKey, 'idempotencyKey', `sink \`${name}\`.write`)))].sort();
+    // Stored escaped (NUL and lone surrogates included), like every key of the stores.
+    const keys = [...new Set(records.map((r) => storedKey(r.idempotencyKey, 'idempotencyKey', `sink \`${name}\`.write`)))].sort();
     const claimed = new Set(
       (await db.queryOn(client, sql.claim, [name, keys, ctx.clock.now(), ctx.runId])).rows.map((row) => String(row['idempotency_key'])),
     );
@@ -196,12 +198,12 @@ export function postgresSink<T, P extends PostgresPool = PostgresPool>(options: 
       // A second copy of one idempotency key in a batch is the same effect: write it once.
       if (seen.has(record.idempotencyKey)) continue;
       seen.add(record.idempotencyKey);
-      (claimed.has(record.idempotencyKey) ? fresh : earlier).push(record);
+      (claimed.has(encodeKey(record.idempotencyKey)) ? fresh : earlier).push(record);
     }
     const results: SinkResult[] = [];
     if (fresh.length > 0) {
       const own = (await userWrite(client, fresh, ctx)) ?? [];
-      const byKey = new Map(fresh.map((record) => [record.key, record.idempotencyKey]));
+      const byKey = new Map(fresh.map((record) => [record.key, encodeKey(record.idempotencyKey)]));
       const dropped: string[] = [];
       const outcome: { key: string[]; status: string[]; detail: string[] } = { key: [], status: [], detail: [] };
       for (const result of own) {
@@ -223,10 +225,10 @@ export function postgresSink<T, P extends PostgresPool = PostgresPool>(options: 
       if (outcome.key.length > 0) await db.queryOn(client, sql.outcome, [name, outcome.key, outcome.status, outcome.detail]);
     }
     if (earlier.length > 0) {
-      const { rows } = await db.queryOn(client, sql.earlier, [name, earlier.map((r) => r.idempotencyKey)]);
+      const { rows } = await db.queryOn(client, sql.earlier, [name, earlier.map((r) => encodeKey(r.idempotencyKey))]);
       const stored = new Map(rows.map((row) => [String(row['idempotency_key']), row]));
       for (const record of earlier) {
-        const row = stored.get(record.idempotencyKey);
+        const row = stored.get(encodeKey(record.idempotencyKey));
         if (row === undefined || row['detail_json'] === null) continue;
         const detail = parseStoredJson<unknown>(
           row['detail_json'],
@@ -282,9 +284,9 @@ export function postgresSink<T, P extends PostgresPool = PostgresPool>(options: 
     },
     async forget(idempotencyKeys, signal) {
       throwIfAborted(signal);
-      for (const key of idempotencyKeys) checkText(key, 'idempotencyKey', `sink \`${name}\`.forget`);
-      if (idempotencyKeys.length === 0) return 0;
-      const { rowCount } = await db.query(sql.forget, [name, [...idempotencyKeys]], signal);
+      const keys = idempotencyKeys.map((key) => storedKey(key, 'idempotencyKey', `sink \`${name}\`.forget`));
+      if (keys.length === 0) return 0;
+      const { rowCount } = await db.query(sql.forget, [name, keys], signal);
       return rowCount ?? 0;
     },
   };

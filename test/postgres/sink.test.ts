@@ -127,6 +127,27 @@ describe.skipIf(!available)('postgresSink', () => {
     expect(calls).toBe(1);
   });
 
+  it('keeps idempotency keys holding NUL or a lone surrogate exactly: one effect each, never merged', async () => {
+    let calls = 0;
+    const sink = postgresSink({
+      pool,
+      schema,
+      name: 'hostile-keys',
+      async write(_client, batch: readonly SinkRecord<Invoice>[]): Promise<SinkResult[]> {
+        calls += batch.length;
+        return batch.map((r) => ({ key: r.key, status: 'written', ref: r.key }));
+      },
+    });
+    const hostile = ['nul-\u0000', 'lone-\ud800', 'lone-\udbff'].map((key) => ({ key, idempotencyKey: `hostile:${key}`, data: { orderId: key, total: 1 } }));
+    const expected = hostile.map((r) => ({ key: r.key, status: 'written', ref: r.key }));
+    expect(await sink.write(hostile, context())).toEqual(expected);
+    // Delivered again: the stored outcome of each, and no second effect (the two surrogates stay two keys).
+    expect(await sink.write(hostile, context())).toEqual(expected);
+    expect(calls).toBe(3);
+    expect(await sink.forget(['hostile:lone-\ud800'])).toBe(1);
+    expect(await sink.forget(['hostile:lone-\ud800'])).toBe(0);
+  });
+
   it('a record reported failed leaves no claim: its next delivery writes it', async () => {
     const name = await table();
     let failNext = true;
