@@ -111,9 +111,9 @@ export class LeaseKeeper {
     return this.#lease;
   }
 
-  /** The fencing epoch of the lease (0 from a store that keeps none). */
+  /** The fencing epoch of the lease. */
   get epoch(): number {
-    return (this.#lease as { readonly epoch?: number }).epoch ?? 0;
+    return this.#lease.epoch;
   }
 
   /** True once the lease is known lost: nothing may be committed any more. */

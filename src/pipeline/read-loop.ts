@@ -35,11 +35,10 @@ export interface ReadLoopOptions {
 export async function readLoop(o: ReadLoopOptions): Promise<void> {
   const { stop, policy } = o;
   let iterator: AsyncIterator<Batch> | undefined;
-  const observer = (info: RetryInfo): void => o.onRetry(info);
   const pull = (): Promise<IteratorResult<Batch>> => {
     iterator ??= o.open();
     const it = iterator;
-    return observeRetries(observer, () => it.next());
+    return observeRetries(o.onRetry, () => it.next());
   };
   const next = async (): Promise<IteratorResult<Batch>> => {
     try {

@@ -111,7 +111,7 @@ export class WriteJob {
             if (info.retryAfterMs !== undefined && w.limiter && errorStatus(info.error) === 429) {
               w.limiter.pause(info.retryAfterMs, `${w.sink.name}: 429 Retry-After ${Math.ceil(info.retryAfterMs / 1000)}s`);
             }
-            this.#retried(info, undefined);
+            this.#retried(info, this.#pending ?? this.#all());
           },
         },
       );
@@ -157,7 +157,9 @@ export class WriteJob {
     const batch = this.#batch;
     const records = indices ? indices.map((i) => batch.records[i]!) : batch.records;
     const ctx = { signal: w.signal, pipelineId: w.pipelineId, runId: w.runId, attempt, clock: w.clock, kv: w.kv, epoch: w.epoch() } satisfies SinkWriteContext;
-    const write = (): Promise<void | readonly SinkResult[]> => observeRetries((info, keys) => this.#retried(info, keys ?? indices), () => w.sink.write(records, ctx));
+    // Retries inside the sink's own code: of the records it names (`forRecords`), else of this attempt's.
+    const write = (): Promise<void | readonly SinkResult[]> =>
+      observeRetries((info, keys) => this.#retried(info, keys === undefined ? (indices ?? this.#all()) : this.#indicesOf(keys)), () => w.sink.write(records, ctx));
     let results: void | readonly SinkResult[];
     try {
       results = w.limiter ? await w.limiter.schedule(write, { signal: w.signal }) : await write();
@@ -297,21 +299,19 @@ export class WriteJob {
     this.#deadAt(i, new PoisonRecordError(key, attempts.length, evidence, last), 'permanent');
   }
 
-  #retried(info: RetryInfo, keysOrIndices: readonly string[] | readonly number[] | undefined): void {
+  #retried(info: RetryInfo, targets: readonly number[]): void {
     const w = this.#w;
-    const targets = this.#targets(keysOrIndices);
     w.retried(info, targets.length);
     if (!w.trail.enabled) return;
     const index = indexOf(this.#batch);
     for (const i of targets) w.trail.retried(index.pages[i]!, index.origins[i]!, index.childKeys[i], info.attempt, info.error);
   }
 
-  #targets(keysOrIndices: readonly string[] | readonly number[] | undefined): number[] {
-    if (keysOrIndices === undefined) return this.#pending ?? this.#all();
-    if (keysOrIndices.length === 0 || typeof keysOrIndices[0] === 'number') return keysOrIndices as number[];
+  /** Batch indices of the records with these sink keys (unknown keys are ignored). */
+  #indicesOf(keys: readonly string[]): number[] {
     const byKey = (this.#byKey ??= keyIndex(this.#batch));
     const out: number[] = [];
-    for (const key of keysOrIndices as readonly string[]) {
+    for (const key of keys) {
       const i = byKey.get(key);
       if (i !== undefined) out.push(i);
     }

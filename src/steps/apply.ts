@@ -365,6 +365,7 @@ async function enrich(step: Extract<StepDefinition, { kind: 'enrich' }>, batch: 
 
 /** A step's own code threw on a record: named with the step and the record, the original as `cause`. */
 class StepThrewError extends PermanentError {
+  override readonly name = 'StepThrewError';
   constructor(step: string, key: string, cause: Error) {
     super(`Step \`${step}\` threw on record \`${key}\`: ${cause.name}: ${cause.message}. Fix the step (or its schema's refine/transform) so it handles this record, then replay the dead letter.`, { cause });
   }

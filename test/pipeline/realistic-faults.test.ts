@@ -163,7 +163,7 @@ describe('records that cannot be stored as they are', () => {
     const result = await runPipeline(p);
     expect(result.summary).toMatchObject({ status: 'completed', written: 1, deadLettered: 1 });
     const dead = result.deadLetters[0]!;
-    expect(dead).toMatchObject({ key: 'without', stage: 'step', step: 'check-customer' });
+    expect(dead).toMatchObject({ key: 'without', stage: 'step', step: 'check-customer', error: { name: 'StepThrewError', code: 'PERMANENT', errorClass: 'permanent' } });
     expect(dead.error.message).toMatch(/^Step `check-customer` threw on record `without`: TypeError: Cannot read properties of undefined/);
   });
 });
