@@ -505,6 +505,9 @@ describe('canary: no secret reaches any artefact', () => {
     // The scripted 5xx, HTML and 401 answers were retried by the client (how many exactly depends on how
     // far a failing run got before it stopped).
     expect(clientRetries).toBeGreaterThanOrEqual(8);
+    // And the run saw them: the client's retries inside the sink and the source are the run's `retry` events.
+    expect(outcomes['client-credentials']!.retries).toBeGreaterThanOrEqual(5);
+    expect(outcomes['basic-completes']!.retries).toBeGreaterThanOrEqual(3);
 
     // The secrets really were on the wire, and the servers echoed them back.
     const wire = (server: LocalServer) => server.seen.map((r) => `${r.url} ${JSON.stringify(r.headers)} ${r.body}`).join('\n');
